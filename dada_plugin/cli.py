@@ -1,0 +1,86 @@
+"""The ``dada`` command: one click group, subcommands loaded lazily so ``dada --help`` stays fast.
+
+Each subcommand lives in ``dada_plugin/commands/<name>.py``; it parses options, calls one library
+function and reports. Library code raises typed errors (``dada_plugin.errors``); this module is
+the only place that turns them (and pydantic ``ValidationError``) into messages and exit codes.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from dada_plugin import __version__
+from dada_plugin.errors import DadaError
+
+# name -> "module:attribute"; add a line here to add a subcommand.
+COMMANDS: dict[str, str] = {
+    "build": "dada_plugin.commands.build:build",
+    "decompile": "dada_plugin.commands.build:decompile",
+}
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def validation_lines(exc) -> list[str]:
+    """One readable line per field of a pydantic ValidationError."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
+        msg = err.get("msg", "invalid")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        lines.append(f"{loc}: {msg}")
+    return lines
+
+
+class DadaGroup(click.Group):
+    """A group that loads subcommands on demand and turns library errors into one message."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except DadaError as exc:
+            raise click.ClickException(str(exc)) from exc
+        except Exception as exc:  # pydantic is imported lazily: match it by type name
+            if type(exc).__name__ == "ValidationError" and hasattr(exc, "errors"):
+                title = getattr(exc, "title", "configuration")
+                raise click.ClickException(
+                    f"invalid {title}:\n" + "\n".join(f"  {line}" for line in validation_lines(exc))
+                ) from exc
+            raise
+
+
+@click.group(cls=DadaGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(__version__, prog_name="dada")
+def dada():
+    """DADA: Dialogue Augmentation via Dictional Atrophy.
+
+    Rewrite an Alpaca set in toddler diction, compile it to Mixtral-Instruct sequences, train
+    with axolotl, SLERP-merge with mergekit, and measure the clichés.
+
+    Example usage:
+
+        dada demo -o demo-out
+
+        dada build alpaca_data.json -o out --backend openai --base-url http://127.0.0.1:8000/v1
+    """
+
+
+def main() -> None:
+    dada(prog_name="dada")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The data half of DADA: Alpaca records in, Mixtral-Instruct sequences out (no axolotl import)."""

@@ -1,0 +1,109 @@
+"""The real Mixtral tokenizer, offline, with batched counts.
+
+Default: mistral-common's ``tokenizer.model.v1`` (the SentencePiece model of Mistral-7B and
+Mixtral-8x7B, 32,000 tokens), encoded exactly as mistral-common's v1 instruct encoder does:
+``[BOS] + sp("[INST] q [/INST]") + sp(a) + [EOS]`` per turn, but for a whole batch at once.
+``--tokenizer PATH`` takes any Hugging Face tokenizer with a chat template instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from functools import lru_cache
+from pathlib import Path
+
+from dada_plugin.errors import InputError
+from dataset_builders.template import CHAT_TEMPLATE, Turn, user_part
+
+MISTRAL_V1 = "mistral-common:v1"
+V1_SHA256 = "dadfd56d766715c61d2ef780a525ab43b8e6da4de6865bda3d95fdef5e134055"
+BOS_ID, EOS_ID = 1, 2
+
+
+def v1_model_path() -> Path:
+    """Path of ``tokenizer.model.v1`` inside the installed mistral-common, checked by sha256."""
+    from importlib.resources import files
+
+    path = Path(str(files("mistral_common") / "data" / "tokenizer.model.v1"))
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != V1_SHA256:
+        raise InputError(path, f"not the Mixtral v1 tokenizer (sha256 {digest[:12]}...)")
+    return path
+
+
+class MistralV1Tokenizer:
+    """Batched SentencePiece encoding that equals mistral-common's v1 instruct encoding."""
+
+    name = MISTRAL_V1
+
+    def __init__(self):
+        import sentencepiece as spm
+
+        self._sp = spm.SentencePieceProcessor(model_file=str(v1_model_path()))
+
+    def encode_batch(self, conversations: list[list[Turn]]) -> list[list[int]]:
+        pieces: list[str] = []
+        for turns in conversations:
+            for q, a in turns:
+                pieces.append(user_part(q))
+                pieces.append(a)
+        encoded = iter(self._sp.encode(pieces, num_threads=2) if pieces else [])
+        out = []
+        for turns in conversations:
+            ids = [BOS_ID]
+            for _ in turns:
+                ids += next(encoded)
+                ids += next(encoded)
+                ids.append(EOS_ID)
+            out.append(ids)
+        return out
+
+
+class HFChatTokenizer:
+    """Any Hugging Face tokenizer with a chat template (a local path; nothing is fetched)."""
+
+    def __init__(self, path: str):
+        from transformers import AutoTokenizer
+
+        self.name = str(path)
+        try:
+            self._tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise InputError(path, f"cannot load a tokenizer: {exc}") from exc
+        if not self._tok.chat_template:
+            raise InputError(path, "tokenizer has no chat template")
+
+    def encode_batch(self, conversations: list[list[Turn]]) -> list[list[int]]:
+        out = []
+        for turns in conversations:
+            messages = []
+            for q, a in turns:
+                messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
+            ids = self._tok.apply_chat_template(messages, tokenize=True, return_dict=False)
+            out.append(list(ids["input_ids"] if isinstance(ids, dict) else ids))
+        return out
+
+
+@lru_cache(maxsize=4)
+def load_tokenizer(spec: str | None = None):
+    """``None`` or ``mistral-common:v1`` -> the built-in Mixtral tokenizer; else an HF path."""
+    if spec in (None, "", MISTRAL_V1):
+        return MistralV1Tokenizer()
+    return HFChatTokenizer(spec)
+
+
+def write_hf_tokenizer(directory: str | Path) -> Path:
+    """Write a Hugging Face tokenizer of the real Mixtral v1 model (with the Mixtral chat
+    template) into ``directory``; used for tiny stand-in models and axolotl configs."""
+    import shutil
+
+    from transformers import LlamaTokenizer
+
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(v1_model_path(), directory / "tokenizer.model")
+    tok = LlamaTokenizer.from_pretrained(str(directory), legacy=True, add_bos_token=True,
+                                         add_eos_token=False)
+    tok.chat_template = CHAT_TEMPLATE
+    tok.save_pretrained(str(directory))
+    return directory

@@ -1,0 +1,42 @@
+"""Session fixtures shared by every test folder: the Alpaca fixture and tiny random Mixtrals
+(real Mixtral tokenizer) built once per session."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from dada_plugin.tiny import set_offline
+
+set_offline()
+
+DATA = Path(__file__).parent / "data"
+ALPACA = DATA / "alpaca_first100.json"
+
+
+@pytest.fixture(scope="session")
+def alpaca_path() -> Path:
+    return ALPACA
+
+
+@pytest.fixture(scope="session")
+def alpaca_records() -> list[dict]:
+    return json.loads(ALPACA.read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def tiny_mixtral(tmp_path_factory) -> Path:
+    """A tiny random Mixtral (seed 0): the Mixtral-Instruct stand-in."""
+    from dada_plugin.tiny import build_tiny_mixtral
+
+    return build_tiny_mixtral(tmp_path_factory.mktemp("tiny") / "itr", seed=0)
+
+
+@pytest.fixture(scope="session")
+def tiny_mixtral_b(tmp_path_factory) -> Path:
+    """A second tiny random Mixtral (seed 1): the Verdict stand-in (merge base)."""
+    from dada_plugin.tiny import build_tiny_mixtral
+
+    return build_tiny_mixtral(tmp_path_factory.mktemp("tiny") / "verdict", seed=1)

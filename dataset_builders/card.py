@@ -1,0 +1,58 @@
+"""The dataset card (README.md) written next to dada.jsonl, so OUTDIR can be shared as is."""
+
+from __future__ import annotations
+
+
+def dataset_card(stats: dict, template: str, options) -> str:
+    rows = "\n".join(
+        f"| {name} | {s['in']} | {s['out']} | "
+        f"{', '.join(f'{k}: {v}' for k, v in sorted(s['rejected'].items())) or '-'} |"
+        for name, s in stats["stages"].items())
+    lengths = stats["token_lengths"]
+    return f"""---
+license: {options.source_license}
+language:
+- en
+task_categories:
+- text-generation
+tags:
+- dada
+- alpaca
+- mixtral
+- axolotl
+size_categories:
+- {"n<1K" if stats["kept"] < 1000 else "1K<n<10K" if stats["kept"] < 10000 else "10K<n<100K"}
+---
+
+# DADA dataset (Dialogue Augmentation via Dictional Atrophy)
+
+Alpaca-style instructions whose answers were rewritten in toddler-like diction (short, simple,
+no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
+(`<s>[INST] question [/INST] answer</s>`) of at most {stats["max_tokens"]} tokens.
+
+- Source: {options.source_name} (`{stats["input"]}`), licence **{options.source_license}**;
+  this derived set carries the same licence.
+- Rewrite backend: {stats["backend"]}
+- Tokenizer for lengths: {stats["tokenizer"]}
+- Records: {stats["records_read"]} read, **{stats["kept"]} kept**, {stats["rejected"]} rejected
+  (see `rejected.jsonl`). Token lengths of compiled sequences: min {lengths.get("min")},
+  mean {lengths.get("mean")}, max {lengths.get("max")}.
+
+| stage | in | out | rejected (reason: count) |
+|---|---|---|---|
+{rows}
+
+## Files
+- `dada.jsonl`: `id`, `question`, `answer` (rewritten), `original_answer`, `text` (raw
+  sequence), `n_tokens`, `messages` (user/assistant, for axolotl's `chat_template` type).
+- `rejected.jsonl`: `id`, `stage`, `reason` for every dropped record.
+- `stats.json`: counts per stage, token-length histogram, rewrite throughput.
+
+## Rewrite prompt
+
+```text
+{template}
+```
+
+Built with `dada build` (the dada plugin for axolotl and mergekit).
+"""

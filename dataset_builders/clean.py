@@ -1,0 +1,75 @@
+"""Stage 3, clean: strip what rewriters add (preambles, speaker labels, wrapping quotes, an
+echo of the question), normalise whitespace, prune emojis; reject refusals, empty answers and
+answers that would break the sequence format, each with a reason."""
+
+from __future__ import annotations
+
+import re
+
+from dataset_builders.load import clean_seam
+from dataset_builders.records import Record, StageResult
+from dataset_builders.template import find_marker
+
+STAGE = "clean"
+PREAMBLE = re.compile(
+    r"^\s*(?:(?:sure|okay|ok|of course|certainly|absolutely|alright|great)\b[!,.:]*\s*)?"
+    r"(?:here(?:'s| is| you go)\b[^\n:]*:\s*)?", re.I)
+LABEL = re.compile(
+    r"^\s*(?:\*\*)?(?:toddler|toddler answer|answer|assistant|response|rewritten answer|"
+    r"rewrite|simple answer|simplified answer|kid|child)(?:\*\*)?\s*:\s*(?:\*\*)?", re.I)
+QUOTES = {'"': '"', "“": "”", "'": "'", "«": "»"}
+REFUSAL = re.compile(
+    r"^\s*(?:i'?m sorry|i am sorry|sorry, (?:but )?i|i cannot|i can't|i can not|i won'?t|"
+    r"i am unable|i'm unable|as an ai\b|i do not feel comfortable|i'm not able)", re.I)
+_EMOJI_GAP = re.compile(r"[ \t]*\0+(?=[ \t]*(?:[.,!?;:)]|$))", re.M)
+_SPACES = re.compile(r"[ \t\u00a0]{2,}")
+
+
+def _unquote(text: str) -> str:
+    if len(text) >= 2 and QUOTES.get(text[0]) == text[-1] and text.count(text[0]) == (
+            2 if text[0] == text[-1] else 1):
+        return text[1:-1].strip()
+    return text
+
+
+def _drop_echo(text: str, question: str) -> str:
+    q = question.strip()
+    if q and text.lower().startswith(q.lower()) and len(text) > len(q):
+        rest = text[len(q):].lstrip(" \t\n:-—?.")
+        return rest or text
+    return text
+
+
+def prune_emojis(text: str) -> str:
+    import emoji
+
+    text = emoji.replace_emoji(text, replace="\0")
+    return _EMOJI_GAP.sub("", text).replace("\0", "")
+
+
+def clean_answer(text: str, question: str) -> str:
+    """The cleaned answer (may be empty)."""
+    text = prune_emojis(text.replace("\r\n", "\n"))
+    text = _drop_echo(text.strip(), question)
+    text = LABEL.sub("", PREAMBLE.sub("", text, count=1), count=1)
+    text = _unquote(text.strip())
+    lines = [_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line
+             for line in text.split("\n")]
+    return clean_seam("\n".join(lines))
+
+
+def clean(records: list[Record]) -> StageResult:
+    result = StageResult()
+    for rec in records:
+        answer = clean_answer(rec.answer or "", rec.question)
+        rec.answer = answer
+        marker = find_marker(answer) or find_marker(rec.question)
+        if not answer:
+            result.reject(rec, STAGE, "empty_answer")
+        elif REFUSAL.match(answer):
+            result.reject(rec, STAGE, "refusal", answer[:80])
+        elif marker:
+            result.reject(rec, STAGE, "template_marker", f"contains {marker}")
+        else:
+            result.kept.append(rec)
+    return result

@@ -19,8 +19,10 @@ LABEL = re.compile(
     r"rewrite|simple answer|simplified answer|kid|child)(?:\*\*)?\s*:\s*(?:\*\*)?", re.I)
 QUOTES = {'"': '"', "“": "”", "'": "'", "«": "»"}
 REFUSAL = re.compile(
-    r"^\s*(?:i'?m sorry|i am sorry|sorry, (?:but )?i|i cannot|i can't|i can not|i won'?t|"
-    r"i am unable|i'm unable|as an ai\b|i do not feel comfortable|i'm not able)", re.I)
+    r"^\s*(?:(?:i'?m|i am) sorry,? (?:but )?(?:i\b|as an ai\b)|as an ai\b|"
+    r"i (?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|"
+    r"'m not able to) (?:help|assist|provide|answer|do that|comply|fulfil|fulfill|rewrite|complete))",
+    re.I)
 _EMOJI_GAP = re.compile(r"[ \t]*\0+(?=[ \t]*(?:[.,!?;:)]|$))", re.M)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 

@@ -13,7 +13,7 @@ PLAIN_WORDS = {
     "approximately": "about", "additionally": "also", "furthermore": "also", "moreover": "also",
     "however": "but", "therefore": "so", "thus": "so", "consequently": "so",
     "individuals": "people", "individual": "person", "numerous": "many", "various": "many",
-    "purchase": "buy", "assist": "help", "assistance": "help", "obtain": "get",
+"assist": "help", "assistance": "help", "obtain": "get",
     "demonstrate": "show", "demonstrates": "shows", "commence": "start", "commences": "starts",
     "sufficient": "enough", "require": "need", "requires": "needs", "required": "needed",
     "significant": "big", "significantly": "a lot", "regarding": "about", "prior": "before",

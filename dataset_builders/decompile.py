@@ -1,0 +1,56 @@
+"""``dada decompile``: raw Mixtral-Instruct sequences back into pairs (the inverse of compile)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dada_plugin import io
+from dada_plugin.errors import InputError, TemplateError
+from dataset_builders.template import decompile
+
+
+def read_sequences(path: str | Path) -> list[tuple[int, str]]:
+    """(line number, raw sequence) from JSONL rows with a ``text`` field, or plain text with one
+    sequence per line. Blank lines are skipped."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    out = []
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if line.lstrip().startswith("{"):
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise InputError(path, f"malformed JSON: {exc.msg}", line=lineno) from None
+            if not isinstance(row.get("text"), str):
+                raise InputError(path, "JSON row without a string 'text' field", line=lineno)
+            out.append((lineno, row["text"]))
+        else:
+            out.append((lineno, line))
+    if not out:
+        raise InputError(path, "no sequences found")
+    return out
+
+
+def pair_row(turns: list[tuple[str, str]]) -> dict:
+    if len(turns) == 1:
+        return {"input": turns[0][0], "output": turns[0][1]}
+    return {"turns": [{"input": q, "output": a} for q, a in turns]}
+
+
+def decompile_file(path: str | Path, out: str | Path) -> int:
+    rows = []
+    for lineno, text in read_sequences(path):
+        try:
+            rows.append(pair_row(decompile(text)))
+        except TemplateError as exc:
+            raise InputError(path, str(exc), line=lineno) from None
+    io.write_jsonl(out, rows)
+    return len(rows)

@@ -1,0 +1,37 @@
+import pytest
+
+from dataset_builders.clean import clean, clean_answer, prune_emojis
+from dataset_builders.records import Record
+
+Q = "What are the three primary colors?"
+
+
+@pytest.mark.parametrize("raw,expected", [
+    ('Sure! Here\'s the rewritten answer: "Red, blue, yellow."', "Red, blue, yellow."),
+    ("Of course! Red, blue, yellow.", "Red, blue, yellow."),
+    ("Here is a simpler answer:\nRed, blue, yellow.", "Red, blue, yellow."),
+    ("Toddler: Red, blue, yellow.", "Red, blue, yellow."),
+    ("**Answer:** Red, blue, yellow.", "Red, blue, yellow."),
+    ("“Red, blue, yellow.”", "Red, blue, yellow."),
+    ("What are the three primary colors? Red, blue, yellow.", "Red, blue, yellow."),
+    ("Red,  blue,   yellow.\n\n\n\nThe end.", "Red, blue, yellow.\n\nThe end."),
+    ("Red 🔴, blue 🔵, yellow 🟡! 🎨", "Red, blue, yellow!"),
+    ("def f():\n    return  1", "def f():\n    return  1"),
+    ('He said "hi" and "bye".', 'He said "hi" and "bye".'),
+])
+def test_clean_answer(raw, expected):
+    assert clean_answer(raw, Q) == expected
+
+
+def test_prune_emojis_keeps_text():
+    assert prune_emojis("I ❤️ cats 🐱.") == "I  cats."
+
+
+def test_rejections_with_reasons():
+    recs = [Record(f"{i}-x", i, Q, "orig", answer=a) for i, a in enumerate([
+        "Red, blue, yellow.", "I'm sorry, but I can't help with that.", "😀", "As an AI, I think red.",
+        "Use [INST] tags.", "I'm sorry that you're not happy with it. We will refund you."])]
+    result = clean(recs)
+    assert [r.id for r in result.kept] == ["0-x", "5-x"]
+    assert [(r.id, r.reason) for r in result.rejected] == [
+        ("1-x", "refusal"), ("2-x", "empty_answer"), ("3-x", "refusal"), ("4-x", "template_marker")]

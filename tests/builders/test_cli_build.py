@@ -1,0 +1,121 @@
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+
+EXPECTED_SUMMARY = """\
+stage          in     out  rejected
+------------------------------------------------
+load          100      99  nooutput 1
+rewrite        99      99  -
+clean          99      99  -
+filter         99      75  too_long 24
+------------------------------------------------
+"""
+
+
+def test_build_none_backend_summary_and_outputs(alpaca_path, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "none",
+                                       "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(EXPECTED_SUMMARY)
+    assert result.output.endswith(f"wrote {out}/dada.jsonl (75 sequences)\n")
+    assert sorted(p.name for p in out.iterdir()) == ["README.md", "dada.jsonl", "rejected.jsonl", "stats.json"]
+    rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
+    assert len(rows) == 75
+    row = rows[0]
+    assert list(row) == ["id", "question", "answer", "original_answer", "text", "n_tokens", "messages"]
+    assert row["text"] == f"<s>[INST] {row['question']} [/INST] {row['answer']}</s>"
+    assert row["messages"] == [{"role": "user", "content": row["question"]},
+                               {"role": "assistant", "content": row["answer"]}]
+    assert max(r["n_tokens"] for r in rows) <= 128
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["token_lengths"]["over_max_tokens"] == 24
+    assert sum(stats["token_lengths"]["histogram"].values()) == 99
+    card = (out / "README.md").read_text()
+    assert "license: cc-by-nc-4.0" in card and "**75 kept**" in card and "{question}" in card
+
+
+def test_heuristic_shortens_answers(alpaca_path, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--no-progress",
+                                       "--max-tokens", "100000"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
+    changed = [r for r in rows if r["answer"] != r["original_answer"]]
+    assert len(changed) >= 20
+    assert sum(len(r["answer"]) for r in rows) < sum(len(r["original_answer"]) for r in rows)
+    assert not any("testament to" in r["answer"] for r in rows)
+
+
+@pytest.mark.parametrize("content,message", [
+    (b'[{"instruction": "a", "input": "", "output": "b"}, {"instruction": 1, "input": "", "output": "b"}]',
+     ", record 1: 'instruction' must be a string, not int"),
+    (b"[\xff\xfe]", ": not UTF-8 text (bad byte at offset 1)"),
+    (b"", ": empty file"),
+])
+def test_bad_input_exit_code_and_no_output(tmp_path, content, message):
+    src = tmp_path / "alpaca.json"
+    src.write_bytes(content)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(src), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {src}{message}\n"
+    assert not out.exists()
+
+
+def test_bad_options_one_line_per_field(alpaca_path, tmp_path):
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o"), "--backend",
+                                       "openai", "--model", "m", "--base-url", "ftp://x", "--concurrency", "0"])
+    assert result.exit_code == 1
+    assert result.output == ("Error: invalid BackendOptions:\n"
+                             "  base_urls: 'ftp://x' is not an http(s) URL\n"
+                             "  concurrency: Input should be greater than or equal to 1\n")
+
+
+def test_openai_needs_model_and_url(alpaca_path, tmp_path):
+    runner = CliRunner()
+    r1 = runner.invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o"), "--backend", "openai"])
+    assert (r1.exit_code, r1.output) == (1, "Error: --model is required for the 'openai' backend\n")
+    r2 = runner.invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o"), "--backend", "openai",
+                              "--model", "m"])
+    assert (r2.exit_code, r2.output) == (1, "Error: --base-url is required for the 'openai' backend\n")
+
+
+def test_style_prompt_needs_placeholders(alpaca_path, tmp_path):
+    style = tmp_path / "style.txt"
+    style.write_text("Rewrite this: {answer}")
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o"),
+                                       "--style-prompt", str(style)])
+    assert (result.exit_code, result.output) == (1, f"Error: {style}: the style prompt must contain {{question}}\n")
+
+
+def test_decompile_round_trip_cli(alpaca_path, tmp_path):
+    runner = CliRunner()
+    out = tmp_path / "out"
+    assert runner.invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "none",
+                                "--max-tokens", "100000", "--no-progress"]).exit_code == 0
+    result = runner.invoke(dada, ["decompile", str(out / "dada.jsonl"), "-o", str(tmp_path / "pairs.jsonl")])
+    assert result.output == f"wrote {tmp_path / 'pairs.jsonl'} (99 pairs)\n"
+    rows = [json.loads(l) for l in (out / "dada.jsonl").read_text().splitlines()]
+    pairs = [json.loads(l) for l in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    assert pairs == [{"input": r["question"], "output": r["answer"]} for r in rows]
+
+
+def test_decompile_plain_text_reports_bad_line(tmp_path):
+    src = tmp_path / "raw.txt"
+    src.write_text("<s>[INST] q1 [/INST] a1</s>\n\n[INST]q2[/INST]a2\nnot a sequence\n")
+    result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(tmp_path / "p.jsonl")])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {src}, line 4: not a Mixtral-Instruct sequence near 'not a sequence'\n")
+    assert not (tmp_path / "p.jsonl").exists()
+
+
+def test_help_has_examples():
+    result = CliRunner().invoke(dada, ["build", "-h"])
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Example usage:" in text and "NOT a substitute for an LLM" in text

@@ -1,0 +1,37 @@
+from mistral_common.protocol.instruct.messages import AssistantMessage, UserMessage
+from mistral_common.protocol.instruct.request import InstructRequest
+from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+from dataset_builders.load import load
+from dataset_builders.pipeline import BuildOptions, build
+from dataset_builders.tokens import load_tokenizer
+
+
+def reference_ids(mt, turns):
+    messages = []
+    for q, a in turns:
+        messages += [UserMessage(content=q), AssistantMessage(content=a)]
+    return mt.instruct_tokenizer.encode_instruct(InstructRequest(messages=messages)).tokens
+
+
+def test_ids_equal_mistral_common_on_every_record(alpaca_path):
+    mt = MistralTokenizer.v1()
+    tok = load_tokenizer()
+    records = load(alpaca_path).kept
+    convs = [[(r.question, r.original_answer)] for r in records]
+    ours = tok.encode_batch(convs)
+    assert len(ours) == 99
+    for conv, ids in zip(convs, ours):
+        assert ids == reference_ids(mt, conv)
+    # multi-turn: one BOS, EOS after each answer
+    conv = [("Hi?", "Hello."), ("2+2?", "4")]
+    assert tok.encode_batch([conv])[0] == reference_ids(mt, conv)
+
+
+def test_built_n_tokens_match_reference(alpaca_path, tmp_path):
+    mt = MistralTokenizer.v1()
+    result = build(alpaca_path, tmp_path / "out", BuildOptions(backend="none", progress=False,
+                                                                max_tokens=10_000))
+    assert len(result.kept) == 99
+    for rec in result.kept:
+        assert rec.n_tokens == len(reference_ids(mt, [(rec.question, rec.answer)]))

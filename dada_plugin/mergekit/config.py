@@ -157,6 +157,16 @@ def load_yaml(path: str | Path) -> Any:
                           source=str(path)) from None
 
 
+def referenced_models(cfg: dict) -> list[str]:
+    """Every model reference in a mergekit config, base first, in order, without duplicates."""
+    refs = [cfg["base_model"]] if cfg.get("base_model") else []
+    parts = [cfg] + list((cfg.get("modules") or {}).values())
+    for part in parts:
+        refs += [m["model"] for m in part.get("models") or []]
+        refs += [src["model"] for s in part.get("slices") or [] for src in s.get("sources", [])]
+    return list(dict.fromkeys(str(r) for r in refs))
+
+
 def write_merge_config(cfg: dict, path) -> Path:
     """Validate ``cfg`` (ConfigError listing every problem) and write it atomically as YAML."""
     from dada_plugin.io import write_text
@@ -185,11 +195,9 @@ def lint_file(path: str | Path, *, strict: bool = False) -> Report:
 
 def _mergekit_problems(cfg: dict) -> list[str]:
     """What mergekit's own ``MergeConfiguration`` says (it raises RuntimeError or ValidationError)."""
-    from dada_plugin.cli import validation_lines
-    from dada_plugin.tiny import set_offline
-
-    set_offline()
     from mergekit.config import MergeConfiguration
+
+    from dada_plugin.cli import validation_lines
 
     try:
         MergeConfiguration.model_validate(cfg)
@@ -206,6 +214,9 @@ def inspect_config(cfg: Any, *, strict: bool = False) -> Report:
     from pydantic import ValidationError
 
     from dada_plugin.cli import validation_lines
+    from dada_plugin.tiny import set_offline
+
+    set_offline()  # before mergekit (and bitsandbytes under it) is imported: no hub lookups
     from dada_plugin.mergekit.schema import MergeConfig
 
     if not isinstance(cfg, dict):

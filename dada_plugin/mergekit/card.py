@@ -1,0 +1,78 @@
+"""The merged model's README.md, in the layout mergekit and the community use: front matter
+(base_model, tags), the method, the models, the mergekit YAML and, when known, the axolotl YAML
+that trained the adapter. Secrets (API keys, tokens, passwords) are redacted from both YAMLs."""
+
+from __future__ import annotations
+
+import re
+
+TAGS = ("mergekit", "merge", "axolotl", "dada")
+
+# Keys whose values are secrets, and secret-looking values anywhere (hf_..., sk-..., ghp_...).
+_SECRET_KEY = re.compile(r"(api[_-]?key|apikey|secret|passw(or)?d|credential|auth[_-]?token|"
+                         r"access[_-]?token|hf[_-]?token|hub[_-]?token|^token$)", re.IGNORECASE)
+_KEY_LINE = re.compile(r"^(\s*(?:-\s+)?)([\w.-]+)(\s*:[ \t]*)(\S.*)$")
+_SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{16,}|"
+                           r"xox[abpr]-[A-Za-z0-9-]{10,})\b")
+_HARMLESS = {"null", "~", "''", '""', "true", "false"}
+REDACTED = "<redacted>"
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret keys and secret-looking tokens replaced."""
+    lines = []
+    for line in text.splitlines():
+        m = _KEY_LINE.match(line)
+        if m and _SECRET_KEY.search(m.group(2)) and m.group(4).strip().lower() not in _HARMLESS:
+            line = f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}"
+        lines.append(_SECRET_VALUE.sub(REDACTED, line))
+    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+
+
+def _method_md(name: str) -> str:
+    try:
+        from mergekit.merge_methods.registry import get
+
+        spec = get(name).spec
+    except Exception:  # noqa: BLE001 - an unknown method still gets a card
+        return name
+    pretty = spec.pretty_name or spec.name
+    return f"[{pretty}]({spec.reference_url})" if spec.reference_url else pretty
+
+
+def model_card(cfg: dict, config_yaml: str, name: str, axolotl_yaml: str | None = None) -> str:
+    """README.md text for a model merged from ``cfg`` (whose YAML text is ``config_yaml``)."""
+    import yaml
+
+    from dada_plugin.mergekit.config import referenced_models
+    from dada_plugin.mergekit.models import ModelRef
+
+    refs = [ModelRef.parse(r) for r in referenced_models(cfg)]
+    bases = list(dict.fromkeys(r.path for r in refs))
+    front = yaml.safe_dump({"base_model": bases, "library_name": "transformers", "tags": list(TAGS)},
+                           sort_keys=False).strip()
+    base = cfg.get("base_model")
+    base_text = f", with {ModelRef.parse(base).path} as the base (t = 0)" if base else ""
+    listed = []
+    for r in refs:
+        if base and str(r) == base:
+            continue
+        adapter = f" with the LoRA adapter {r.lora} folded in" if r.lora else ""
+        listed.append(f"* {r.path}{adapter}")
+    out = [
+        f"---\n{front}\n---\n# {name}\n",
+        "This is a merge of pre-trained language models created with "
+        "[mergekit](https://github.com/arcee-ai/mergekit) by `dada merge` (the DADA recipe).\n",
+        "## Merge Details\n### Merge Method\n",
+        f"This model was merged using the {_method_md(cfg.get('merge_method', '?'))} merge method"
+        f"{base_text}.\n",
+        "### Models Merged\n\nThe following models were included in the merge:",
+        "\n".join(listed or ["* (the base model only)"]) + "\n",
+        "### Configuration\n\nThe following YAML configuration was used to produce this model:\n",
+        f"```yaml\n{redact(config_yaml).strip()}\n```\n",
+    ]
+    if axolotl_yaml:
+        out += ["### Training\n\nThe LoRA adapter was trained with "
+                "[axolotl](https://github.com/axolotl-ai-cloud/axolotl) using this configuration:\n",
+                f"```yaml\n{redact(axolotl_yaml).strip()}\n```\n"]
+    return "\n".join(out)

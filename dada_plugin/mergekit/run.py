@@ -1,0 +1,156 @@
+"""``dada merge``: run mergekit on a checked config with safe defaults.
+
+- the config is checked first (strictly: local paths must exist), so nothing runs for 90 GB
+  and then fails;
+- a fresh ``--lora-merge-cache`` per run (mergekit keys the cache by adapter path, not content,
+  so a re-trained adapter at the same path would otherwise be merged stale), removed after;
+- ``--out-shard-size`` sized to the RAM available (mergekit holds a whole shard in memory);
+- mergekit's offline environment (``dada_plugin.tiny.offline_env``), no model card lookups on the
+  hub (``--no-write-model-card``: dada writes its own card);
+- output written to a staging folder beside OUT and renamed into place when complete;
+- tokenizer files that mergekit does not write (``tokenizer.model``) copied from the source.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+from dada_plugin.errors import ConfigError, InputError, StepError
+
+TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
+                   "special_tokens_map.json", "chat_template.jinja")
+_BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "float64": 8}
+MIN_SHARD, MAX_SHARD = 100_000_000, 5_000_000_000  # mergekit's default is 5B
+
+
+def available_memory() -> int:
+    """Bytes of RAM available now (MemAvailable), or total RAM where /proc is missing."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+
+
+def shard_size(dtype: str | None, memory: int | None = None) -> str:
+    """``--out-shard-size`` for ``memory`` bytes: a shard takes at most 1/12 of it (the inputs'
+    tensors and the merge's scratch need the rest); between 100M and 5B params, in 100M steps."""
+    memory = available_memory() if memory is None else memory
+    per_param = _BYTES.get((dtype or "float32").removeprefix("torch."), 4)
+    params = memory // 12 // per_param
+    params = max(MIN_SHARD, min(MAX_SHARD, params // MIN_SHARD * MIN_SHARD))
+    return f"{params // 1_000_000}M"
+
+
+def _local_dir(ref: str | None) -> Path | None:
+    from dada_plugin.mergekit.models import ModelRef, path_kind
+
+    if not ref or ref in ("base", "union"):
+        return None
+    path = ModelRef.parse(ref).path
+    return Path(path) if path_kind(path) == "local" and Path(path).is_dir() else None
+
+
+def tokenizer_dir(cfg: dict) -> Path | None:
+    """The local folder the merged model's tokenizer comes from, if any."""
+    from dada_plugin.mergekit.config import referenced_models
+
+    source = cfg.get("tokenizer_source")
+    if source not in (None, "base", "union"):
+        return _local_dir(source)
+    refs = referenced_models(cfg)
+    return _local_dir(refs[0]) if refs else None
+
+
+def copy_tokenizer(cfg: dict, out: Path) -> list[str]:
+    """Copy tokenizer files missing from ``out`` out of the tokenizer source; names copied."""
+    src = tokenizer_dir(cfg)
+    copied = []
+    for name in TOKENIZER_FILES if src else ():
+        if (src / name).is_file() and not (out / name).exists():
+            shutil.copy2(src / name, out / name)
+            copied.append(name)
+    return copied
+
+
+def _stream(cmd: list[str], env: dict, echo: Callable[[bytes], None] | None) -> tuple[int, str]:
+    """Run ``cmd``, passing its output (tqdm bars included) to ``echo``; (exit code, tail)."""
+    tail: collections.deque[bytes] = collections.deque(maxlen=64)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    assert proc.stdout is not None
+    buf = b""
+    while chunk := proc.stdout.read1(4096):
+        if echo:
+            echo(chunk)
+        buf += chunk
+        *lines, buf = buf.replace(b"\r", b"\n").split(b"\n")
+        tail.extend(line for line in lines if line.strip())
+    tail.append(buf)
+    return proc.wait(), b"\n".join(tail).decode("utf-8", "replace").strip()
+
+
+def _stderr(chunk: bytes) -> None:
+    sys.stderr.buffer.write(chunk)
+    sys.stderr.flush()
+
+
+def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path | None = None,
+              force: bool = False, out_shard_size: str | None = None, device: str = "cpu",
+              echo: Callable[[bytes], None] | None = _stderr, extra_args: tuple[str, ...] = ()) -> Path:
+    """Check ``config``, run ``mergekit-yaml`` into ``out``, copy the tokenizer, write the card.
+
+    ``echo`` receives mergekit's output as it comes (None: silent). Raises ConfigError for a
+    bad config, InputError when ``out`` exists (unless ``force``), StepError when mergekit fails
+    (its output is kept in ``OUT.mergekit.log``)."""
+    from dada_plugin.io import write_text
+    from dada_plugin.mergekit.card import model_card
+    from dada_plugin.mergekit.config import inspect_config, load_yaml
+    from dada_plugin.tiny import offline_env
+
+    config, out = Path(config).resolve(), Path(out).resolve()
+    cfg = load_yaml(config)
+    report = inspect_config(cfg, strict=True)
+    if report.problems:
+        raise ConfigError(report.problems, source=str(config))
+    axolotl_text = None
+    if axolotl_config is not None:
+        try:
+            axolotl_text = Path(axolotl_config).read_text(encoding="utf-8")
+        except OSError as exc:
+            raise InputError(axolotl_config, f"cannot read: {exc.strerror}") from None
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
+        raise InputError(out, "exists and is not empty; pass --force to replace it")
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
+    cache = Path(tempfile.mkdtemp(prefix=f".{out.name}.lora-cache-", dir=out.parent))
+    log = out.parent / f"{out.name}.mergekit.log"
+    cmd = [sys.executable, "-m", "mergekit.scripts.run_yaml", str(config), str(staging),
+           "--lora-merge-cache", str(cache),
+           "--out-shard-size", out_shard_size or shard_size(cfg.get("out_dtype") or cfg.get("dtype")),
+           "--device", device, "--copy-tokenizer", "--no-write-model-card", *extra_args]
+    try:
+        code, tail = _stream(cmd, offline_env(), echo)
+        if code != 0:
+            write_text(log, tail + "\n")
+            last = tail.splitlines()[-1] if tail else "no output"
+            raise StepError("mergekit", f"exit code {code}: {last}", log=str(log))
+        copy_tokenizer(cfg, staging)
+        card = model_card(cfg, config.read_text(encoding="utf-8"), out.name, axolotl_text)
+        write_text(staging / "README.md", card)
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        os.replace(staging, out)
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+        shutil.rmtree(staging, ignore_errors=True)
+    return out

@@ -18,6 +18,8 @@ from dada_plugin.errors import DadaError
 COMMANDS: dict[str, str] = {
     "build": "dada_plugin.commands.build:build",
     "decompile": "dada_plugin.commands.build:decompile",
+    "merge-config": "dada_plugin.commands.merge:merge_config",
+    "merge": "dada_plugin.commands.merge:merge",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -1,0 +1,191 @@
+"""A set of texts turned into arrays once, so that every metric (and every bootstrap resample)
+is numpy work on integers rather than Python work on strings.
+
+The token stream is the concatenation of each text's tokens, which is exactly slop-score's
+stream of the texts joined with a blank line (no token spans the blank line).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from itertools import chain
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from dada_plugin.eval.tokenize import (
+    STOPWORDS, normalise, normalised_tokens, sentence_scan, syllable_counts)
+
+HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
+
+# "not X but Y" contrasts: surface patterns on normalised text. Each pattern starts with a literal
+# ("not", "n't") so the regex engine jumps between candidates instead of trying every position.
+_NOT_AFTER = "".join(f"(?<!\\b{a} not)" for a in (
+    "do", "does", "did", "could", "would", "will", "should", "can", "may", "might", "must",
+    "had", "have", "has", "to", "i", "we", "you", "they"))
+_THEN_ITS = (r"\s+[^.!?;\n]{1,60}?[.;:,\u2014\u2013]\s*(?:it's|it\s+is|it\s+was|they're|they\s+are"
+             r"|they\s+were|this\s+is|that's|he's|she's|he\s+was|she\s+was)\b")
+CONTRASTS = (
+    re.compile(r"not\b(?<![a-z]not)(?:"
+               r"\s+(?:just|only|merely|simply)\b[^.!?;\n]{1,100}?\bbut\b"   # not just X but Y
+               r"|" + _NOT_AFTER +                                           # not X, but Y
+               r"\s+(?!only|just|merely|simply)[^.!?;,\n]{1,60}[,;\u2014\u2013]\s*but\b"
+               r"|(?:(?<=\bis not)|(?<=\bwas not)|(?<=\bare not)|(?<=\bwere not))" + _THEN_ITS + ")"),
+    re.compile(r"n't(?:(?<=\bisn't)|(?<=\bwasn't)|(?<=\baren't)|(?<=\bweren't))" + _THEN_ITS),
+)
+
+Sample = tuple[str | None, str]  # (prompt, output)
+
+
+@dataclass
+class Corpus:
+    """Texts as arrays. Per-record arrays have one entry per text, in input order."""
+
+    prompts: list[str | None]       # None: a prompt of its own
+    vocab: list[str]                 # token id -> token
+    index: dict[str, int]            # token -> token id
+    ids: np.ndarray                  # int64 token ids of the joined stream
+    bounds: np.ndarray               # token offsets: record r is ids[bounds[r]:bounds[r+1]]
+    chars: np.ndarray                # characters per record
+    sentences: np.ndarray            # sentences per record (fused across open joins)
+    sentence_words: np.ndarray       # ASCII \w+ words per record
+    contrasts: np.ndarray            # "not X but Y" matches per record
+    groups: np.ndarray               # prompt group id per record (same prompt, same group)
+    _cache: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def n_records(self) -> int:
+        return len(self.bounds) - 1
+
+    @property
+    def n_tokens(self) -> int:
+        return int(self.ids.size)
+
+    @property
+    def joined_chars(self) -> int:
+        """Length of the texts joined with a blank line (slop-score's character count)."""
+        return int(self.chars.sum()) + 2 * max(self.n_records - 1, 0)
+
+    @property
+    def token_record(self) -> np.ndarray:
+        """Record index of every token position."""
+        return self.cached("token_record", lambda: np.repeat(
+            np.arange(self.n_records), np.diff(self.bounds)))
+
+    def record_of(self, positions: np.ndarray) -> np.ndarray:
+        """Record index of each token position."""
+        return self.token_record[positions]
+
+    def per_record(self, positions: np.ndarray, weights=None) -> np.ndarray:
+        """Count (or sum ``weights``) of token positions per record."""
+        return np.bincount(self.record_of(positions), weights=weights,
+                           minlength=self.n_records).astype(float)
+
+    def segment_sum(self, values: np.ndarray) -> np.ndarray:
+        """Sum of a per-token array within each record."""
+        cs = np.concatenate(([0.0], np.cumsum(values, dtype=float)))
+        return cs[self.bounds[1:]] - cs[self.bounds[:-1]]
+
+    def tokens_per_record(self) -> np.ndarray:
+        return np.diff(self.bounds).astype(float)
+
+    def lookup(self, values: dict[str, float] | frozenset | set, default=0) -> np.ndarray:
+        """An array over the vocabulary: values[token] (or membership) for each token id."""
+        arr = np.full(len(self.vocab), default, dtype=float)
+        if isinstance(values, (set, frozenset)):
+            values = dict.fromkeys(values, 1)
+        for tok, val in values.items():
+            i = self.index.get(tok)
+            if i is not None:
+                arr[i] = val
+        return arr
+
+    def cached(self, key, build):
+        if key not in self._cache:
+            self._cache[key] = build()
+        return self._cache[key]
+
+    def ngram_codes(self, n: int, within_records: bool = True, ids: np.ndarray | None = None,
+                    bounds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(64-bit hash code, start position) of every n-gram; by default only n-grams inside
+        one record."""
+        ids = self.ids if ids is None else ids
+        bounds = self.bounds if bounds is None else bounds
+        size = ids.size - n + 1
+        if size <= 0:
+            return np.zeros(0, np.uint64), np.zeros(0, np.int64)
+        codes = ngram_hash(ids, n)
+        starts = np.arange(size)
+        if within_records and n > 1:
+            rec = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
+            keep = rec[:size] == rec[n - 1:]
+            codes, starts = codes[keep], starts[keep]
+        return codes, starts
+
+
+def ngram_hash(ids: np.ndarray, n: int, starts: np.ndarray | None = None) -> np.ndarray:
+    """Polynomial 64-bit hash of ids[p:p+n] for every start p (or the given starts)."""
+    u = ids.astype(np.uint64, copy=False)
+    if starts is None:
+        size = u.size - n + 1
+        h = u[:size].copy()
+        for i in range(1, n):
+            h = h * HASH_MULT + u[i:i + size]
+    else:
+        h = u[starts].copy()
+        for i in range(1, n):
+            h = h * HASH_MULT + u[starts + i]
+    return h
+
+
+def contrast_starts(low: str) -> np.ndarray:
+    """Start offsets of "not X but Y" contrasts in normalised text."""
+    return np.array(sorted(m.start() for rx in CONTRASTS for m in rx.finditer(low)), dtype=np.int64)
+
+
+def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
+    """Tokenise each (prompt, output) once and keep what every metric needs."""
+    samples = list(samples)
+    prompts = [p for p, _ in samples]
+    texts = [t or "" for _, t in samples]
+    n = len(texts)
+    lows = [normalise(t) for t in texts]
+    per_record = [normalised_tokens(low) for low in lows]
+    flat = list(chain.from_iterable(per_record))
+    index = {tok: i for i, tok in enumerate(dict.fromkeys(flat))}
+    ids = np.array(list(map(index.__getitem__, flat)), dtype=np.int64)
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum([len(t) for t in per_record], out=bounds[1:])
+    chars = np.array([len(t) for t in texts], dtype=float)
+
+    def starts_of(lengths) -> np.ndarray:
+        out = np.zeros(n, dtype=np.int64)
+        np.cumsum(np.asarray(lengths, dtype=np.int64)[:-1] + 2, out=out[1:])
+        return out
+
+    if n:
+        sentences, sentence_words = sentence_scan("\n\n".join(texts), starts_of(chars))
+        low_starts = starts_of([len(low) for low in lows])
+        hits = contrast_starts("\n\n".join(lows))
+        contrasts = np.bincount(np.searchsorted(low_starts, hits, side="right") - 1,
+                                minlength=n).astype(float)
+    else:
+        sentences = sentence_words = contrasts = np.zeros(0)
+    group_index: dict = {}
+    groups = np.array([group_index.setdefault(p if p is not None else (r,), len(group_index))
+                       for r, p in enumerate(prompts)], dtype=np.int64)
+    return Corpus(prompts=prompts, vocab=list(index), index=index, ids=ids, bounds=bounds,
+                  chars=chars, sentences=sentences, sentence_words=sentence_words,
+                  contrasts=contrasts, groups=groups)
+
+
+def content_mask(corpus: Corpus) -> np.ndarray:
+    """True for token positions that are not stop words."""
+    stop = corpus.cached("stop", lambda: corpus.lookup(STOPWORDS).astype(bool))
+    return ~stop[corpus.ids]
+
+
+def syllable_lookup(corpus: Corpus) -> np.ndarray:
+    """Syllables of each vocabulary entry."""
+    return corpus.cached("syllables", lambda: syllable_counts(corpus.vocab))

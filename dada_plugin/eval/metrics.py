@@ -1,0 +1,245 @@
+"""Slop and diversity metrics, registered in ``registry.METRICS``.
+
+Counting follows slop-score's leaderboard (see ``tokenize`` and ``lists``): slop words and
+trigrams per 1000 tokens of the joined stream, MATTR over every 500-token window of that stream
+(plain TTR below 500 tokens), average sentence length over the text split on ``.!?`` runs.
+The others are this project's: antislop phrase hits, distinct-n (n-grams inside one text),
+Flesch-Kincaid grade, "not X but Y" surface patterns, and the cross-prompt repetition ("semantic
+funnel"): the share of content-word trigrams (stop words removed) that recur in the outputs of
+at least ``FUNNEL_MIN_PROMPTS`` different prompts.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from dada_plugin.eval.corpus import Corpus, build_corpus, content_mask, syllable_lookup
+from dada_plugin.eval.lists import SlopLists, load_lists
+from dada_plugin.eval.matching import Matches, find
+from dada_plugin.eval.registry import METRICS, metric
+from dada_plugin.eval.stats import Distinct, Formula, Funnel, dense, per_1k, ratio, uniq
+
+WINDOW = 500
+FUNNEL_N = 3
+FUNNEL_MIN_PROMPTS = 3
+TOP_K = 10
+
+
+# -- shared pieces -------------------------------------------------------------------------
+
+def slop_word_hits(corpus: Corpus, lists: SlopLists) -> Matches:
+    return corpus.cached(("words", lists.legacy),
+                         lambda: find(corpus, [(w,) for w in sorted(lists.words)]))
+
+
+def slop_trigram_hits(corpus: Corpus, lists: SlopLists) -> Matches:
+    runs = [tuple(t.split(" ")) for t in sorted(lists.trigrams)]
+    return corpus.cached(("trigrams", lists.legacy),
+                         lambda: find(corpus, [r for r in runs if len(r) == 3]))
+
+
+def phrase_hits(corpus: Corpus, lists: SlopLists) -> Matches:
+    return corpus.cached("phrases", lambda: find(corpus, lists.phrases))
+
+
+def window_distinct(ids: np.ndarray, window: int) -> np.ndarray:
+    """Distinct tokens in each ``window``-token sliding window (one entry per start)."""
+    n = ids.size
+    starts = n - window + 1
+    order = np.argsort(ids, kind="stable")
+    prev = np.full(n, -1, dtype=np.int64)
+    same = ids[order[1:]] == ids[order[:-1]]
+    prev[order[1:][same]] = order[:-1][same]
+    # position j is the first of its type in windows i with max(prev+1, j-w+1, 0) <= i <= min(j, n-w)
+    j = np.arange(n)
+    lo = np.maximum(np.maximum(prev + 1, j - window + 1), 0)
+    hi = np.minimum(j, starts - 1)
+    ok = lo <= hi
+    delta = (np.bincount(lo[ok], minlength=starts + 1)
+             - np.bincount(hi[ok] + 1, minlength=starts + 1))
+    return np.cumsum(delta[:starts])
+
+
+def distinct_of(corpus: Corpus, codes: np.ndarray, starts: np.ndarray) -> Distinct:
+    """Distinct statistic of item occurrences at token positions ``starts``."""
+    rec = corpus.record_of(starts)
+    return Distinct(codes, rec, np.bincount(rec, minlength=corpus.n_records).astype(float))
+
+
+def type_stat(corpus: Corpus) -> Distinct:
+    return corpus.cached("types", lambda: distinct_of(corpus, corpus.ids, np.arange(corpus.n_tokens)))
+
+
+def funnel_parts(corpus: Corpus):
+    """(Funnel statistic, item of each trigram kind -> a start position in the content stream,
+    content ids) for content-word trigrams inside each record."""
+    def build():
+        mask = content_mask(corpus)
+        cids = corpus.ids[mask]
+        cbounds = np.concatenate(([0], np.cumsum(corpus.segment_sum(mask)))).astype(np.int64)
+        codes, starts = corpus.ngram_codes(FUNNEL_N, ids=cids, bounds=cbounds)
+        items = dense(codes)
+        rec = np.searchsorted(cbounds, starts, side="right") - 1
+        n_items = int(items.max()) + 1 if items.size else 1
+        pair = np.sort(rec * n_items + items)
+        first = np.concatenate(([True], pair[1:] != pair[:-1])) if pair.size else pair.astype(bool)
+        counts = np.diff(np.concatenate((np.flatnonzero(first), [pair.size])))
+        upair = pair[first]
+        stat = Funnel(upair // n_items, upair % n_items, counts.astype(float), corpus.groups,
+                      FUNNEL_MIN_PROMPTS)
+        where = np.zeros(n_items, dtype=np.int64)
+        where[items[::-1]] = starts[::-1]
+        return stat, where, cids
+    return corpus.cached("funnel", build)
+
+
+# -- the metrics ---------------------------------------------------------------------------
+
+@metric("slop_list_matches_per_1k_words", "slop words / 1k words", better="lower")
+def slop_words(corpus, lists):
+    return per_1k(corpus.per_record(slop_word_hits(corpus, lists).starts),
+                  corpus.tokens_per_record())
+
+
+@metric("slop_trigram_matches_per_1k_words", "slop trigrams / 1k words", better="lower")
+def slop_trigrams(corpus, lists):
+    return per_1k(corpus.per_record(slop_trigram_hits(corpus, lists).starts),
+                  corpus.tokens_per_record())
+
+
+@metric("antislop_phrase_matches_per_1k_words", "cliché phrases / 1k words", better="lower")
+def antislop_phrases(corpus, lists):
+    return per_1k(corpus.per_record(phrase_hits(corpus, lists).starts),
+                  corpus.tokens_per_record())
+
+
+@metric("not_x_but_y_per_1k_chars", "'not X but Y' / 1k chars", better="lower")
+def not_x_but_y(corpus, lists):
+    chars = corpus.chars + 2.0  # the blank line that joins each text to the previous one
+    if chars.size:
+        chars[0] -= 2.0
+    return per_1k(corpus.contrasts, chars)
+
+
+@metric("mattr_500", "MATTR-500", path=("lexical_diversity", "mattr_500"), better="higher")
+def mattr_500(corpus, lists):
+    if corpus.n_tokens < WINDOW:
+        return type_stat(corpus)
+    per_window = window_distinct(corpus.ids, WINDOW) / WINDOW
+    rec = corpus.record_of(np.arange(per_window.size))
+    return Formula({"ttr": np.bincount(rec, weights=per_window, minlength=corpus.n_records),
+                    "windows": np.bincount(rec, minlength=corpus.n_records).astype(float)},
+                   lambda s: ratio(s["ttr"], s["windows"]), (0.0, 1.0))
+
+
+@metric("type_token_ratio", "type-token ratio", path=("lexical_diversity", "type_token_ratio"),
+        better="higher")
+def type_token_ratio(corpus, lists):
+    return type_stat(corpus)
+
+
+@metric("distinct_1", "distinct-1", better="higher")
+def distinct_1(corpus, lists):
+    return type_stat(corpus)
+
+
+def distinct_n(n: int):
+    def fn(corpus, lists):
+        codes, starts = corpus.ngram_codes(n)
+        return distinct_of(corpus, codes, starts)
+    return fn
+
+
+metric("distinct_2", "distinct-2", better="higher")(distinct_n(2))
+metric("distinct_3", "distinct-3", better="higher")(distinct_n(3))
+
+
+@metric("avg_sentence_length", "avg sentence length (words)")
+def avg_sentence_length(corpus, lists):
+    return Formula({"words": corpus.sentence_words, "sentences": corpus.sentences},
+                   lambda s: ratio(s["words"], s["sentences"]), (0.0, np.inf))
+
+
+def fk_grade(s) -> float:
+    if not s["tokens"] or not s["sentences"]:
+        return 0.0
+    return (0.39 * s["words"] / s["sentences"] + 11.8 * s["syllables"] / s["tokens"] - 15.59)
+
+
+@metric("flesch_kincaid_grade", "Flesch-Kincaid grade")
+def flesch_kincaid_grade(corpus, lists):
+    syl = syllable_lookup(corpus)[corpus.ids]
+    return Formula({"words": corpus.sentence_words, "sentences": corpus.sentences,
+                    "syllables": corpus.segment_sum(syl),
+                    "tokens": corpus.tokens_per_record()}, fk_grade)
+
+
+@metric("cross_prompt_repetition", "cross-prompt repetition (funnel)", better="lower")
+def cross_prompt_repetition(corpus, lists):
+    return funnel_parts(corpus)[0]
+
+
+# -- putting it together -------------------------------------------------------------------
+
+def funnel_top(corpus: Corpus, k: int = TOP_K) -> list[list]:
+    """[[trigram, prompts using it], ...] for trigrams used by at least FUNNEL_MIN_PROMPTS."""
+    stat, where, cids = funnel_parts(corpus)
+    spread = stat.spread()
+    occ = np.bincount(stat.item, weights=stat.count, minlength=spread.size)
+    wide = np.flatnonzero(spread >= FUNNEL_MIN_PROMPTS)
+    rows = [(" ".join(corpus.vocab[t] for t in cids[where[i]:where[i] + FUNNEL_N]),
+             int(spread[i]), int(occ[i])) for i in wide]
+    rows.sort(key=lambda r: (-r[1], -r[2], r[0]))
+    return [[text, n] for text, n, _ in rows[:k]]
+
+
+def statistics(corpus: Corpus, lists: SlopLists) -> dict:
+    """name -> statistic for every registered metric."""
+    return {name: spec.fn(corpus, lists) for name, spec in METRICS.items()}
+
+
+def layout(values: dict[str, float], corpus: Corpus) -> dict:
+    """Flat metric values placed in slop-score's nesting, with the lexical counts."""
+    out: dict = {}
+    for name, spec in METRICS.items():
+        node = out
+        for key in spec.path[:-1]:
+            node = node.setdefault(key, {})
+        node[spec.path[-1]] = values[name]
+    lex = out.setdefault("lexical_diversity", {})
+    lex["unique_words"] = type_stat(corpus).distinct() if corpus.n_tokens else 0
+    lex["total_words"] = corpus.n_tokens
+    return out
+
+
+def top_offenders(corpus: Corpus, lists: SlopLists, k: int = TOP_K) -> dict:
+    return {
+        "slop_words": slop_word_hits(corpus, lists).top(k),
+        "slop_trigrams": slop_trigram_hits(corpus, lists).top(k),
+        "antislop_phrases": phrase_hits(corpus, lists).top(k),
+        "cross_prompt_trigrams": funnel_top(corpus, k),
+    }
+
+
+def analyse(samples, *, legacy: bool = False, corpus: Corpus | None = None,
+            n_resamples: int | None = None, seed: int = 0) -> dict:
+    """Metrics of ``samples`` [(prompt, output), ...]: {"sample_count", "total_chars",
+    "metrics" (slop-score's layout), "top_offenders"}; with ``n_resamples`` given also
+    "values" (flat) and "ci" (flat name -> [low, high], bootstrap over prompts; 0 resamples
+    gives [value, value])."""
+    corpus = corpus or build_corpus(samples)
+    lists = load_lists(legacy)
+    stats = statistics(corpus, lists)
+    values = {name: stat.value() for name, stat in stats.items()}
+    out = {
+        "sample_count": corpus.n_records,
+        "total_chars": corpus.joined_chars,
+        "metrics": layout(values, corpus),
+        "top_offenders": top_offenders(corpus, lists),
+    }
+    if n_resamples is not None:
+        from dada_plugin.eval.bootstrap import intervals
+
+        out["values"] = values
+        out["ci"] = intervals(stats, corpus.groups, n_resamples=n_resamples, seed=seed)
+    return out

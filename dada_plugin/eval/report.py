@@ -1,0 +1,106 @@
+"""The side-by-side report: {name: [(prompt, output), ...]} -> report.json, report.md and one
+PNG per metric, every figure with a bootstrap confidence interval over prompts.
+
+``write_report`` is the single entry point for both modes of ``dada eval``: the dataset mode
+passes a dada.jsonl's original and rewritten answers, the model mode (generation) passes each
+model's generated answers to the same prompts.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from dada_plugin.eval.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVEL
+from dada_plugin.eval.metrics import analyse
+from dada_plugin.eval.registry import METRICS
+from dada_plugin.io import write_json, write_text
+
+TOP_ROWS = ("slop_words", "slop_trigrams", "antislop_phrases", "cross_prompt_trigrams")
+
+
+def evaluate(samples_by_model: dict[str, list], *, legacy: bool = False,
+             n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED) -> dict:
+    """The report as a dict: settings and, per model, analyse() with values and CIs."""
+    return {
+        "settings": {"bootstrap_resamples": n_resamples, "seed": seed, "level": LEVEL,
+                     "legacy_normalization": legacy, "resampled_unit": "prompt"},
+        "models": {name: analyse(samples, legacy=legacy, n_resamples=n_resamples, seed=seed)
+                   for name, samples in samples_by_model.items()},
+    }
+
+
+def fmt(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def flat_values(metrics: dict) -> dict[str, float]:
+    """Registry name -> value, read from slop-score's nested layout."""
+    out = {}
+    for name, spec in METRICS.items():
+        node = metrics
+        for key in spec.path:
+            node = node[key]
+        out[name] = node
+    return out
+
+
+def table(results: dict[str, dict], *, with_ci: bool) -> list[str]:
+    """Markdown table: a row per metric, a column per model/column of ``results``."""
+    names = list(results)
+    lines = ["| metric | better | " + " | ".join(names) + " |",
+             "| --- | --- | " + " | ".join("---:" for _ in names) + " |",
+             "| samples |  | " + " | ".join(str(results[n]["sample_count"]) for n in names) + " |",
+             "| words |  | " + " | ".join(str(results[n]["metrics"]["lexical_diversity"]
+                                             ["total_words"]) for n in names) + " |"]
+    values = {n: flat_values(results[n]["metrics"]) for n in names}
+    for name, spec in METRICS.items():
+        cells = []
+        for n in names:
+            cell = fmt(values[n][name])
+            if with_ci:
+                lo, hi = results[n]["ci"][name]
+                cell += f" [{fmt(lo)}, {fmt(hi)}]"
+            cells.append(cell)
+        lines.append(f"| {spec.label} | {spec.better} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def top_lines(result: dict) -> list[str]:
+    lines = []
+    for key in TOP_ROWS:
+        shown = ", ".join(f"{text} ({n})" for text, n in result["top_offenders"][key]) or "none"
+        lines.append(f"- {key.replace('_', ' ')}: {shown}")
+    return lines
+
+
+def markdown(report: dict, title: str = "Slop and diversity report") -> str:
+    s = report["settings"]
+    lines = [f"# {title}", "",
+             f"Values with {int(s['level'] * 100)} % bootstrap intervals "
+             f"({s['bootstrap_resamples']} resamples of the prompts, seed {s['seed']}; "
+             f"list normalisation: {'legacy' if s['legacy_normalization'] else 'fixed'}).", ""]
+    lines += table(report["models"], with_ci=True)
+    lines += ["", "## Top offenders", ""]
+    for name, result in report["models"].items():
+        lines += [f"### {name}", ""] + top_lines(result) + [""]
+    lines += ["Cross-prompt trigrams count the prompts whose outputs use them; the other lists "
+              "count hits.", ""]
+    return "\n".join(lines)
+
+
+def write_report(samples_by_model: dict[str, list], outdir: str | Path, *,
+                 legacy: bool = False, n_resamples: int = DEFAULT_RESAMPLES,
+                 seed: int = DEFAULT_SEED, title: str = "Slop and diversity report",
+                 charts: bool = True) -> dict[str, Path | list[Path]]:
+    """Write report.json, report.md and charts/<metric>.png into ``outdir``; return the paths."""
+    outdir = Path(outdir)
+    report = evaluate(samples_by_model, legacy=legacy, n_resamples=n_resamples, seed=seed)
+    paths: dict[str, Path | list[Path]] = {
+        "json": write_json(outdir / "report.json", report),
+        "markdown": write_text(outdir / "report.md", markdown(report, title)),
+    }
+    if charts:
+        from dada_plugin.eval.charts import write_charts
+
+        paths["charts"] = write_charts(report, outdir / "charts")
+    return paths

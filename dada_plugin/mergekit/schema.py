@@ -65,7 +65,7 @@ def check_setting(name: str, value: Any) -> None:
         value = [value]
         items = [(name, value[0])]
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
-        items = [(f"{name}[{i}]", v) for i, v in enumerate(value)]
+        items = [(f"{name}.{i}", v) for i, v in enumerate(value)]
     else:
         _check_scalar_or_gradient(value, name)
         return

@@ -1,0 +1,372 @@
+"""Config building, the checks mergekit misses (one exact line each), lint mode, CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.errors import ConfigError
+from dada_plugin.mergekit import config as C
+from dada_plugin.mergekit.card import REDACTED, model_card, redact
+from dada_plugin.mergekit.run import shard_size
+
+from .conftest import SHIPPED
+
+ADAPTER_SKIP = "adapter '/work/outputs/dada-qlora' not checked (not on this machine)"
+
+
+@pytest.fixture(scope="module")
+def good(tiny_mixtral_b, tiny_mixtral) -> dict:
+    """The generated SLERP config of the two tiny Mixtrals (base = b)."""
+    return C.build_slerp_config(str(tiny_mixtral_b), str(tiny_mixtral), t=0.5, dtype="float32")
+
+
+def test_build_slerp_config(tiny_mixtral_b, tiny_mixtral, good):
+    assert good == {
+        "slices": [{"sources": [{"model": str(tiny_mixtral_b), "layer_range": [0, 2]},
+                                {"model": str(tiny_mixtral), "layer_range": [0, 2]}]}],
+        "merge_method": "slerp",
+        "base_model": str(tiny_mixtral_b),
+        "parameters": {"t": 0.5},
+        "dtype": "float32",
+        "tokenizer_source": "base",
+    }
+    assert C.check_merge_config(good) == []
+
+
+def test_build_relative_paths_become_absolute_and_lora_folds(tiny_mixtral_b, tiny_mixtral,
+                                                            tmp_path, monkeypatch):
+    adapter = tmp_path / "adapter"
+    adapter.mkdir()
+    monkeypatch.chdir(tiny_mixtral.parent)
+    cfg = C.build_slerp_config(f"../{tiny_mixtral_b.parent.name}/{tiny_mixtral_b.name}",
+                               tiny_mixtral.name, lora=str(adapter), t_self_attn=[0, 1], t_mlp=0.25)
+    assert cfg["base_model"] == str(tiny_mixtral_b)
+    assert cfg["slices"][0]["sources"][1]["model"] == f"{tiny_mixtral}+{adapter}"
+    assert cfg["parameters"]["t"] == [{"filter": "self_attn", "value": [0, 1]},
+                                      {"filter": "mlp", "value": 0.25}, {"value": 0.5}]
+
+
+def test_build_hub_ids_use_builtin_mixtral_numbers():
+    cfg = C.build_slerp_config("Verdict-8x7B", "mistralai/Mixtral-8x7B-Instruct-v0.1")
+    assert [s["layer_range"] for s in cfg["slices"][0]["sources"]] == [[0, 32], [0, 32]]
+    assert cfg["base_model"] == "Verdict-8x7B"
+
+
+def test_build_errors(tiny_mixtral):
+    with pytest.raises(ConfigError, match="cannot read the layer count of org/unknown"):
+        C.build_slerp_config("org/unknown", str(tiny_mixtral))
+    with pytest.raises(ConfigError, match="layer counts differ: .* has 32, .* has 2"):
+        C.build_slerp_config("Verdict-8x7B", str(tiny_mixtral))
+    with pytest.raises(ConfigError, match="already has an adapter"):
+        C.build_slerp_config(str(tiny_mixtral), f"{tiny_mixtral}+/x", lora="/y")
+
+
+@pytest.mark.parametrize("text, value", [("0.5", 0.5), ("0,0.5,1", [0.0, 0.5, 1.0]),
+                                         ("[0.2, 0.8]", [0.2, 0.8]), (0.3, 0.3)])
+def test_parse_t(text, value):
+    assert C.parse_t(text) == value
+
+
+def test_parse_t_rejects_words():
+    with pytest.raises(ConfigError, match="t: 'half' is not a number"):
+        C.parse_t("half")
+
+
+def _fake_model(folder: Path, arch: str) -> Path:
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"architectures": [arch], "num_hidden_layers": 2}))
+    return folder
+
+
+def _set(cfg, path, value):
+    node = cfg
+    for key in path[:-1]:
+        node = node[key]
+    if value is _DELETE:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return cfg
+
+
+_DELETE = object()
+SRC = ("slices", 0, "sources")
+# (id, [(path, value)...] applied to the good config, expected problem lines). In paths and
+# lines, {A} is the tiny model (slerp's other end), {B} the base, {D} an empty folder,
+# {F} a fake adapter folder, {L} a fake Llama, {H} a Mixtral hub id, {R} {A} relative to cwd.
+BAD = [
+    ("missing base_model", [(("base_model",), _DELETE), (("tokenizer_source",), _DELETE)],
+     ["slices.0: slerp needs a base_model (the t=0 end)"]),
+    ("base not among sources", [(("base_model",), "{H}"), (("tokenizer_source",), _DELETE)],
+     ["slices.0: base_model '{H}' is not among the sources"]),
+    ("three models", [(("slices",), _DELETE),
+                      (("models",), [{"model": "{B}"}, {"model": "{A}"}, {"model": "{H}"}])],
+     ["models: slerp takes exactly 2 model(s), got 3",
+      "models: layer counts differ ({B}: 2, {A}: 2, {H}: 32)"]),
+    ("base added to two models", [(("slices",), _DELETE), (("models",), [{"model": "{A}"}, {"model": "{H}"}])],
+     ["models: slerp takes exactly 2 model(s), got 3 (the base_model is added to the 2 listed)",
+      "models: layer counts differ ({A}: 2, {H}: 32, {B}: 2)"]),
+    ("t above 1", [(("parameters", "t"), 1.5)],
+     ["parameters.t: 1.5 is outside [0, 1] (slerp would extrapolate)"]),
+    ("t gradient below 0", [(("parameters", "t"), [0, -0.2, 1])],
+     ["parameters.t: -0.2 is outside [0, 1] (slerp would extrapolate)"]),
+    ("t not a number", [(("parameters", "t"), "half")], ["parameters.t: 'half' is not a number"]),
+    ("t missing", [(("parameters",), _DELETE)], ["parameters: slerp needs 't'"]),
+    ("unknown parameter", [(("parameters", "weight"), 0.5)],
+     ["parameters.weight: slerp takes no parameter 'weight' (it takes: t)"]),
+    ("old filter name", [(("parameters", "t"), [{"filter": "block_sparse_moe", "value": 0.2}, {"value": 0.5}])],
+     ["parameters.t.0.filter: 'block_sparse_moe' matches no MixtralForCausalLM tensor, so the "
+      "default value is used everywhere ('block_sparse_moe' is the transformers-4 name; use 'mlp')"]),
+    ("filter without default", [(("parameters", "t"), [{"filter": "self_attn", "value": 0.2}])],
+     ["parameters.t: no value for model.embed_tokens.weight, model.layers.0.input_layernorm.weight, "
+      "model.layers.0.post_attention_layernorm.weight ... (add an entry without filter)"]),
+    ("conditional typo", [(("parameters", "t"), [{"filters": "mlp", "value": 0.2}])],
+     ["parameters: t.0: unknown key(s) ['filters'] (a conditional takes filter and value)"]),
+    ("layer range beyond the model", [(SRC + (0, "layer_range"), [0, 3]), (SRC + (1, "layer_range"), [0, 3])],
+     ["slices.0.sources.0.layer_range: [0, 3] is out of range: {B} has 2 layers",
+      "slices.0.sources.1.layer_range: [0, 3] is out of range: {A} has 2 layers"]),
+    ("unequal layer spans", [(SRC + (1, "layer_range"), [1, 2])],
+     ["slices.0: sources span different layer counts ([0, 2], [1, 2])"]),
+    ("reversed layer range", [(SRC + (0, "layer_range"), [2, 1])],
+     ["slices.0.sources.0.layer_range: Value error, [2, 1] must satisfy 0 <= start < end"
+      .replace("Value error, ", "")]),
+    ("unknown key", [(("parameter",), {"t": 0.5})],
+     ["parameter: unknown key (mergekit would silently ignore it)"]),
+    ("unknown key beside another problem", [(SRC + (0, "weight"), 1), (("parameters", "t"), 2)],
+     ["slices.0.sources.0.weight: unknown key (mergekit would silently ignore it)",
+      "parameters.t: 2 is outside [0, 1] (slerp would extrapolate)"]),
+    ("unknown method", [(("merge_method",), "slurp")], None),  # checked by prefix below
+    ("bad dtype", [(("dtype",), "bf16")],
+     ["dtype: unknown dtype 'bf16' (use one of bfloat16, float16, float32, float64)"]),
+    ("models and slices", [(("models",), [{"model": "{A}"}])],
+     ["(top level): give exactly one of models, slices or modules (found: models, slices)"]),
+    ("adapter without adapter_config", [(SRC + (1, "model"), "{A}+{D}")],
+     ["slices.0.sources.1: adapter '{D}' has no adapter_config.json (not a PEFT adapter)"]),
+    ("adapter given as a model", [(SRC + (1, "model"), "{F}")],
+     ["slices.0.sources.1: {F} is a LoRA adapter, not a model: write BASE+{F}"]),
+    ("two plus signs", [(SRC + (1, "model"), "{A}+{F}+{F}")],
+     ["slices.0.sources.1.model: Value error, '{A}+{F}+{F}': more than one '+' (use MODEL+ADAPTER)"
+      .replace("Value error, ", "")]),
+    ("relative path", [(SRC + (1, "model"), "{R}")],
+     ["slices.0.sources.1: model path '{R}' is relative; write it absolute "
+      "(mergekit looks up relative paths on the hub)"]),
+    ("different architectures", [(SRC + (1, "model"), "{L}")],
+     ["models have different architectures ({B}: MixtralForCausalLM, {L}: LlamaForCausalLM)"]),
+    ("tokenizer_source base without base", [(("base_model",), _DELETE)],
+     ["slices.0: slerp needs a base_model (the t=0 end)", "tokenizer_source: 'base' needs a base_model"]),
+    ("mergekit's own schema", [(("tokenizer_source",), _DELETE), (("tokenizer",), {"pad_to_multiple_of": "eight"})],
+     ["mergekit: tokenizer.pad_to_multiple_of: Input should be a valid integer, unable to parse "
+      "string as an integer"]),
+]
+
+
+@pytest.fixture(scope="module")
+def names(tiny_mixtral, tiny_mixtral_b, tmp_path_factory) -> dict:
+    root = tmp_path_factory.mktemp("bad")
+    (root / "empty").mkdir()
+    (root / "adapter").mkdir()
+    (root / "adapter" / "adapter_config.json").write_text("{}")
+    llama = _fake_model(root / "llama", "LlamaForCausalLM")
+    return {"A": str(tiny_mixtral), "B": str(tiny_mixtral_b), "D": str(root / "empty"),
+            "F": str(root / "adapter"), "L": str(llama), "H": "mistralai/Mixtral-8x7B-v0.1",
+            "R": f"{tiny_mixtral.parent.name}/{tiny_mixtral.name}"}
+
+
+def _fill(value, names):
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("changes, expected", [case[1:] for case in BAD], ids=[case[0] for case in BAD])
+def test_bad_config_gives_its_specific_error(good, names, changes, expected, tiny_mixtral, monkeypatch):
+    monkeypatch.chdir(tiny_mixtral.parent.parent)  # where {R} is a relative path to {A}
+    cfg = copy.deepcopy(good)
+    for path, value in changes:
+        _set(cfg, path, _fill(value, names))
+    if changes[0][1] == "slurp":
+        problems = C.check_merge_config(cfg)
+        assert len(problems) == 1
+        assert problems[0].startswith("merge_method: unknown merge method 'slurp' (known: ")
+        assert "slerp" in problems[0] and "passthrough" in problems[0]
+        return
+    assert C.check_merge_config(cfg) == _fill(expected, names)
+
+
+def test_write_merge_config_validates_and_writes(good, tmp_path):
+    path = C.write_merge_config(good, tmp_path / "slerp.yml")
+    text = path.read_text()
+    assert text.startswith("# mergekit config written by `dada merge-config`")
+    assert "layer_range: [0, 2]" in text
+    assert yaml.safe_load(text) == good
+    bad = dict(good, dtype="fp8")
+    with pytest.raises(ConfigError) as err:
+        C.write_merge_config(bad, tmp_path / "bad.yml")
+    assert err.value.problems == ["dtype: unknown dtype 'fp8' (use one of bfloat16, float16, float32, float64)"]
+    assert not (tmp_path / "bad.yml").exists()
+
+
+def test_shipped_configs_pass_check():
+    assert [p.name for p in SHIPPED] == ["dada-lora-fold.yml", "verdict-dada-slerp.yml"]
+    for path in SHIPPED:
+        report = C.lint_file(path)
+        assert report.problems == []
+        assert report.skipped and all(ADAPTER_SKIP in s for s in report.skipped)
+
+
+def test_seed_config_is_the_seed_recipe():
+    cfg = yaml.safe_load((SHIPPED[1]).read_text())
+    assert cfg["merge_method"] == "slerp" and cfg["parameters"] == {"t": 0.5}
+    assert cfg["base_model"] == "Verdict-8x7B"
+    assert [s["model"] for s in cfg["slices"][0]["sources"]][0] == "Verdict-8x7B"
+
+
+def test_hub_ids_without_known_numbers_are_skipped_not_failed():
+    cfg = {"models": [{"model": "org/a"}, {"model": "org/b"}], "merge_method": "slerp",
+           "base_model": "org/a", "parameters": {"t": [{"filter": "mlp", "value": 0.2}, {"value": 0.5}]}}
+    report = C.inspect_config(cfg)
+    assert report.problems == []
+    assert report.skipped == [
+        "models.0: layer count not checked (org/a: a hub id: no config.json readable offline)",
+        "models.1: layer count not checked (org/b: a hub id: no config.json readable offline)",
+        "parameters.t.0.filter 'mlp' not checked (no model readable offline)",
+    ]
+
+
+def test_strict_mode_fails_missing_local_paths():
+    cfg = {"models": [{"model": "/nowhere/a"}], "merge_method": "passthrough"}
+    assert C.inspect_config(cfg).problems == []
+    assert C.inspect_config(cfg, strict=True).problems == ["models.0: model '/nowhere/a' does not exist"]
+
+
+# ---------------------------------------------------------------------------- CLI
+
+def test_cli_writes_config(tiny_mixtral_b, tiny_mixtral, tmp_path):
+    out = tmp_path / "slerp.yml"
+    result = CliRunner().invoke(dada, [
+        "merge-config", "-o", str(out), "--base", str(tiny_mixtral_b), "--model", str(tiny_mixtral),
+        "--t", "0.4", "--t-self-attn", "0.2,0.8", "--t-mlp", "0.7", "--dtype", "float32"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"wrote {out} (slerp); run: dada merge {out} OUT\n"
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["parameters"] == {"t": [{"filter": "self_attn", "value": [0.2, 0.8]},
+                                       {"filter": "mlp", "value": 0.7}, {"value": 0.4}]}
+    assert cfg["dtype"] == "float32" and cfg["tokenizer_source"] == "base"
+
+
+def test_cli_default_base_is_verdict(tmp_path):
+    out = tmp_path / "seed.yml"
+    result = CliRunner().invoke(dada, ["merge-config", "-o", str(out),
+                                       "--model", "mistralai/Mixtral-8x7B-Instruct-v0.1"])
+    assert result.exit_code == 0, result.output
+    cfg = yaml.safe_load(out.read_text())
+    assert cfg["base_model"] == "Verdict-8x7B" and cfg["parameters"] == {"t": 0.5}
+    assert cfg["dtype"] == "bfloat16"
+
+
+def test_cli_fold_config(tiny_mixtral, lora_adapter, tmp_path):
+    out = tmp_path / "fold.yml"
+    result = CliRunner().invoke(dada, ["merge-config", "-o", str(out), "--method", "fold",
+                                       "--model", str(tiny_mixtral), "--lora", str(lora_adapter)])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(out.read_text()) == {
+        "models": [{"model": f"{tiny_mixtral}+{lora_adapter}"}], "merge_method": "passthrough",
+        "dtype": "bfloat16"}
+
+
+def test_cli_refuses_bad_t_and_writes_nothing(tiny_mixtral_b, tiny_mixtral, tmp_path):
+    out = tmp_path / "slerp.yml"
+    result = CliRunner().invoke(dada, ["merge-config", "-o", str(out), "--base", str(tiny_mixtral_b),
+                                       "--model", str(tiny_mixtral), "--t", "1.5"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {out}: parameters.t: 1.5 is outside [0, 1] "
+                             "(slerp would extrapolate)\n")
+    assert not out.exists()
+
+
+def test_cli_usage_errors(tmp_path):
+    runner = CliRunner()
+    result = runner.invoke(dada, ["merge-config", "-o", str(tmp_path / "x.yml")])
+    assert result.exit_code == 2
+    assert "writing a config needs -o/--output and --model" in result.stderr
+    result = runner.invoke(dada, ["merge-config", "--check"])
+    assert result.exit_code == 2 and "--check needs at least one FILE" in result.stderr
+
+
+def test_cli_check_shipped_configs():
+    result = CliRunner().invoke(dada, ["merge-config", "--check", *map(str, SHIPPED)])
+    assert result.exit_code == 0, result.output
+    fold, seed = SHIPPED
+    assert result.stdout == (
+        f"{fold}: ok (1 check(s) skipped)\n"
+        f"  skipped: models.0: {ADAPTER_SKIP}\n"
+        f"{seed}: ok (1 check(s) skipped)\n"
+        f"  skipped: slices.0.sources.1: {ADAPTER_SKIP}\n")
+
+
+def test_cli_check_reports_each_failure_and_exits_1(tmp_path):
+    bad = tmp_path / "community.yml"
+    bad.write_text("models:\n  - model: mistralai/Mixtral-8x7B-v0.1\n  - model: org/thing\n"
+                   "merge_method: slerp\nparameters:\n  t:\n    - filter: block_sparse_moe\n"
+                   "      value: 0.3\n    - value: 1.2\ndtype: bf16\n")
+    broken = tmp_path / "broken.yml"
+    broken.write_text("models: [\n")
+    result = CliRunner().invoke(dada, ["merge-config", "--check", str(bad), str(broken)])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{bad}: 1 problem(s)\n"
+        "  - dtype: unknown dtype 'bf16' (use one of bfloat16, float16, float32, float64)\n"
+        f"{broken}: 1 problem(s)\n"
+        "  - not valid YAML at line 2: expected the node content, but found '<stream end>'\n")
+    bad.write_text(bad.read_text().replace("bf16", "bfloat16"))
+    result = CliRunner().invoke(dada, ["merge-config", "--check", str(bad)])
+    assert result.exit_code == 1
+    assert result.stdout == (
+        f"{bad}: 3 problem(s) (1 check(s) skipped)\n"
+        "  - models: slerp needs a base_model (the t=0 end)\n"
+        "  - parameters.t.0.filter: 'block_sparse_moe' matches no MixtralForCausalLM tensor, so the "
+        "default value is used everywhere ('block_sparse_moe' is the transformers-4 name; use 'mlp')\n"
+        "  - parameters.t.1: 1.2 is outside [0, 1] (slerp would extrapolate)\n"
+        "  skipped: models.1: layer count not checked (org/thing: a hub id: no config.json readable offline)\n")
+
+
+# ---------------------------------------------------------------------------- card, shards
+
+def test_card_layout_and_no_secrets(good, tiny_mixtral_b, tiny_mixtral):
+    axolotl = ("base_model: mistralai/Mixtral-8x7B-Instruct-v0.1\nwandb_api_key: 0123456789abcdef\n"
+               "hf_token: hf_abcdefghijklmnopqrstuvwxyz\npad_token: </s>\n"
+               "note: key sk-abcdefghijklmnopqrstuvwxyz inline\n")
+    card = model_card(good, C.dump_yaml(good), "dada-verdict", axolotl)
+    front = yaml.safe_load(card.split("---\n")[1])
+    assert front == {"base_model": [str(tiny_mixtral_b), str(tiny_mixtral)],
+                     "library_name": "transformers", "tags": ["mergekit", "merge", "axolotl", "dada"]}
+    assert "# dada-verdict\n" in card
+    assert "merged using the [SLERP](https://en.wikipedia.org/wiki/Slerp) merge method" in card
+    assert f"* {tiny_mixtral}\n" in card
+    assert card.count("```yaml\n") == 2 and "merge_method: slerp" in card
+    for secret in ("0123456789abcdef", "hf_abcdefghijklmnopqrstuvwxyz", "sk-abcdefghijklmnopqrstuvwxyz"):
+        assert secret not in card
+    assert f"wandb_api_key: {REDACTED}" in card and "pad_token: </s>" in card
+
+
+def test_redact_keeps_layout():
+    assert redact("a: 1\n  api_key: xyz\n  - token: abc\nuse_auth_token: true\n") == (
+        f"a: 1\n  api_key: {REDACTED}\n  - token: {REDACTED}\nuse_auth_token: true\n")
+
+
+@pytest.mark.parametrize("dtype, memory, size", [
+    ("bfloat16", 24 * 10**9, "1000M"), ("float32", 24 * 10**9, "500M"),
+    ("bfloat16", 512 * 10**9, "5000M"), ("bfloat16", 10**9, "100M")])
+def test_shard_size_follows_ram(dtype, memory, size):
+    assert shard_size(dtype, memory) == size

@@ -21,6 +21,7 @@ KEEP = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # every byte but a-z and the apostrophe becomes a space (UTF-8 multi-byte characters too)
 LETTERS = bytes(c if (97 <= c <= 122 or c == 39) else 32 for c in range(256))
 VOWELS = frozenset(b"aeiouy")
+VOWEL_GROUP = re.compile(r"[aeiouy]+")
 # JavaScript's String.prototype.trim whitespace (slop-score runs in JavaScript)
 JS_SPACE = [9, 10, 11, 12, 13, 32, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F,
             0x205F, 0x3000, 0xFEFF]

@@ -1,0 +1,49 @@
+"""Tokens, sentences and syllables, against slop-score's rules worked by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dada_plugin.eval.tokenize import (
+    TOKEN, normalise, normalised_tokens, sentence_scan, syllable_counts, syllables, tokens)
+
+
+def test_tokens_follow_slop_score_rules():
+    text = "Don\u2019t 'quote' me: rock'n'roll, y'all''s ''tis 3D O'Neil's \u00e9clair"
+    # curly apostrophe straightened; leading/trailing apostrophes stripped; two inner
+    # apostrophes (rock'n'roll, y'all''s, o'neil's) drop the token; digits and accents split words
+    assert tokens(text) == ["don't", "quote", "me", "tis", "d", "clair"]
+
+
+@pytest.mark.parametrize("text", [
+    "a''b 'x' ''y'' it's-fine don't' l'l'l mid'dle '' ' end'",
+    "\u201cQuoted,\u201d she said \u2018twice\u2019.\n\nNext...",
+    "",
+])
+def test_fast_tokenizer_equals_the_reference_regex(text):
+    low = normalise(text)
+    assert normalised_tokens(low) == TOKEN.findall(low)
+
+
+def test_normalise_lowers_and_straightens_quotes():
+    assert normalise("\u201cHI\u201d \u2018x\u2019") == "\"hi\" 'x'"
+
+
+def test_sentence_scan_counts_pieces_and_words_per_record():
+    texts = ["Hi there. How are you? Fine!", "I have 3 cats.", "One two", "three four."]
+    joined = "\n\n".join(texts)
+    starts = np.array([0, 30, 46, 55])
+    assert [joined[s] for s in starts] == ["H", "I", "O", "t"]
+    sentences, words = sentence_scan(joined, starts)
+    # "One two" and "three four." fuse into one sentence across the blank line
+    assert sentences.tolist() == [3, 1, 1, 0]
+    assert words.tolist() == [6, 4, 2, 2]
+
+
+@pytest.mark.parametrize("word,n", [
+    ("cat", 1), ("table", 2), ("make", 1), ("beautiful", 3), ("happy", 2), ("free", 1),
+    ("the", 1), ("don't", 1), ("people", 2), ("queue", 1), ("rhythm", 1), ("tapestry", 3)])
+def test_syllables(word, n):
+    assert syllables(word) == n
+    assert syllable_counts([word, "cat"]).tolist() == [n, 1]

@@ -41,9 +41,11 @@ def write_json(path: str | Path, obj) -> Path:
     return write_text(path, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
 
 
+_JSONL = json.JSONEncoder(ensure_ascii=False)
+
+
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
+    encode = _JSONL.encode
     with atomic_open(path) as fh:
-        for row in rows:
-            fh.write(json.dumps(row, ensure_ascii=False))
-            fh.write("\n")
+        fh.writelines(encode(row) + "\n" for row in rows)
     return Path(path)

@@ -23,6 +23,7 @@ REFUSAL = re.compile(
     r"i (?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|"
     r"'m not able to) (?:help|assist|provide|answer|do that|comply|fulfil|fulfill|rewrite|complete))",
     re.I)
+_EMOJI_CANDIDATE = re.compile("[\u00a9\u00ae\u200d\u203c-\u3299\ufe0f\U0001f000-\U0001faff]")
 _EMOJI_GAP = re.compile(r"[ \t]*\0+(?=[ \t]*(?:[.,!?;:)]|$))", re.M)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
 
@@ -36,13 +37,15 @@ def _unquote(text: str) -> str:
 
 def _drop_echo(text: str, question: str) -> str:
     q = question.strip()
-    if q and text.lower().startswith(q.lower()) and len(text) > len(q):
+    if q and len(text) > len(q) and text[:len(q)].lower() == q.lower():
         rest = text[len(q):].lstrip(" \t\n:-—?.")
         return rest or text
     return text
 
 
 def prune_emojis(text: str) -> str:
+    if not _EMOJI_CANDIDATE.search(text):  # the emoji package is slow: skip plain text
+        return text
     import emoji
 
     text = emoji.replace_emoji(text, replace="\0")
@@ -55,9 +58,10 @@ def clean_answer(text: str, question: str) -> str:
     text = _drop_echo(text.strip(), question)
     text = LABEL.sub("", PREAMBLE.sub("", text, count=1), count=1)
     text = _unquote(text.strip())
-    lines = [_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line
-             for line in text.split("\n")]
-    return clean_seam("\n".join(lines))
+    if "  " in text or "\t" in text or "\u00a0" in text:
+        text = "\n".join(_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line
+                         for line in text.split("\n"))
+    return clean_seam(text)
 
 
 def clean(records: list[Record]) -> StageResult:

@@ -25,6 +25,8 @@ _NOOUTPUT = re.compile(r"<\s*no\s*output\s*>", re.I)
 
 
 def clean_seam(text: str) -> str:
+    if "\n" not in text and "\r" not in text:
+        return text.strip()
     return _BLANKS.sub("\n\n", _TRAILING.sub("", text.replace("\r\n", "\n"))).strip()
 
 

@@ -19,7 +19,7 @@ from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.rewrite import BackendOptions, Completion, Job, get_backend
 from dataset_builders.rewrite.prompt import load_template, render
-from dataset_builders.store import RewriteStore, cache_key
+from dataset_builders.store import RewriteStore, cache_key, key_prefix
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
@@ -61,9 +61,11 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
     store before it is counted."""
     from tqdm import tqdm
 
-    identity = backend.identity()
-    jobs = [Job(cache_key(identity, template, r.question, r.original_answer), r.question,
-                r.original_answer, render(template, r.question, r.original_answer)) for r in records]
+    prefix = key_prefix(backend.identity(), template)
+    prompt = backend.needs_prompt
+    jobs = [Job(cache_key(prefix, r.question, r.original_answer) if store else r.id, r.question,
+                r.original_answer, render(template, r.question, r.original_answer) if prompt else [])
+            for r in records]
     done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store else {}
     todo = list({j.key: j for j in jobs if j.key not in done}.values())
     owner = {j.key: r.id for j, r in zip(jobs, records)}
@@ -99,10 +101,10 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
 
 
 def compile_records(records: list[Record], tokenizer) -> None:
-    ids = tokenizer.encode_batch([[(r.question, r.answer)] for r in records])
-    for rec, seq in zip(records, ids):
+    counts = tokenizer.count_batch([[(r.question, r.answer)] for r in records])
+    for rec, n in zip(records, counts):
         rec.text = compile_pair(rec.question, rec.answer)
-        rec.n_tokens = len(seq)
+        rec.n_tokens = n
 
 
 def filter_length(records: list[Record], max_tokens: int) -> StageResult:

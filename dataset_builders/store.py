@@ -27,9 +27,18 @@ CREATE TABLE IF NOT EXISTS rewrites (
 """
 
 
-def cache_key(identity: dict, template: str, question: str, answer: str) -> str:
-    blob = json.dumps([identity, template, question, answer], sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+def key_prefix(identity: dict, template: str) -> bytes:
+    """The part of every key shared by one run (backend identity and prompt template)."""
+    return json.dumps([identity, template], sort_keys=True, ensure_ascii=False).encode("utf-8")
+
+
+def cache_key(prefix: bytes, question: str, answer: str) -> str:
+    h = hashlib.sha256(prefix)
+    for part in (question, answer):
+        data = part.encode("utf-8")
+        h.update(len(data).to_bytes(8, "little"))
+        h.update(data)
+    return h.hexdigest()
 
 
 class RewriteStore:

@@ -9,6 +9,7 @@ Mixtral-8x7B, 32,000 tokens), encoded exactly as mistral-common's v1 instruct en
 from __future__ import annotations
 
 import hashlib
+import re
 from functools import lru_cache
 from pathlib import Path
 
@@ -18,6 +19,9 @@ from dataset_builders.template import CHAT_TEMPLATE, Turn, user_part
 MISTRAL_V1 = "mistral-common:v1"
 V1_SHA256 = "dadfd56d766715c61d2ef780a525ab43b8e6da4de6865bda3d95fdef5e134055"
 BOS_ID, EOS_ID = 1, 2
+# A space that does not follow a space: SentencePiece (BPE, split_by_whitespace, no piece with
+# an inner "▁") never merges across it, so a text's tokens are its segments' tokens.
+_SEGMENT = re.compile(r"(?<! ) ")
 
 
 def v1_model_path() -> Path:
@@ -59,6 +63,33 @@ class MistralV1Tokenizer:
         return out
 
 
+    def count_batch(self, conversations: list[list[Turn]]) -> list[int]:
+        """Token counts equal to ``len`` of :meth:`encode_batch`, several times faster: each
+        distinct space-delimited segment is encoded once (a segment is encoded on its own, its
+        dummy prefix standing for the space it was split at)."""
+        texts: list[str] = []
+        for turns in conversations:
+            for q, a in turns:
+                texts.append(user_part(q))
+                texts.append(a)
+        split = _SEGMENT.split
+        segmented = [split(t) if "  " in t else t.split(" ") for t in texts]
+        unique = list({seg for segs in segmented for seg in segs})
+        lengths = dict(zip(unique, map(len, self._sp.encode(unique, num_threads=2))))
+        lengths[""] = 0
+        get = lengths.__getitem__
+        # leading/trailing spaces are the one place segments do not compose: encode those whole
+        odd = [i for i, t in enumerate(texts) if t[:1] == " " or t[-1:] == " "]
+        direct = dict(zip(odd, map(len, self._sp.encode([texts[i] for i in odd])))) if odd else {}
+        counts = [direct[i] if i in direct else sum(map(get, segs)) for i, segs in enumerate(segmented)]
+        out, pos = [], 0
+        for turns in conversations:
+            n = 1 + sum(counts[pos + 2 * k] + counts[pos + 2 * k + 1] + 1 for k in range(len(turns)))
+            pos += 2 * len(turns)
+            out.append(n)
+        return out
+
+
 class HFChatTokenizer:
     """Any Hugging Face tokenizer with a chat template (a local path; nothing is fetched)."""
 
@@ -82,6 +113,9 @@ class HFChatTokenizer:
             ids = self._tok.apply_chat_template(messages, tokenize=True, return_dict=False)
             out.append(list(ids["input_ids"] if isinstance(ids, dict) else ids))
         return out
+
+    def count_batch(self, conversations: list[list[Turn]]) -> list[int]:
+        return [len(ids) for ids in self.encode_batch(conversations)]
 
 
 @lru_cache(maxsize=4)

@@ -82,6 +82,7 @@ def _plain_word(m: re.Match) -> str:
 @register("none")
 class NoRewrite(Backend):
     cacheable = False
+    needs_prompt = False
 
     def identity(self) -> dict:
         return {"backend": self.name}
@@ -94,6 +95,7 @@ class NoRewrite(Backend):
 @register("heuristic")
 class HeuristicRewrite(Backend):
     cacheable = False
+    needs_prompt = False
 
     def identity(self) -> dict:
         return {"backend": self.name, "version": 1}

@@ -35,3 +35,12 @@ def test_built_n_tokens_match_reference(alpaca_path, tmp_path):
     assert len(result.kept) == 99
     for rec in result.kept:
         assert rec.n_tokens == len(reference_ids(mt, [(rec.question, rec.answer)]))
+
+
+def test_fast_counts_equal_full_encoding(alpaca_path):
+    tok = load_tokenizer()
+    records = load(alpaca_path).kept
+    convs = [[(r.question, r.original_answer)] for r in records]
+    convs += [[("code", "def f():\n    return  1\n\n\n  x  =  2")], [("a  b", "c   d")],
+              [(" lead", "trail ")], [("q", "")], [("x", "  ")], [("1, 2", "3 4"), ("again?", " yes ")]]
+    assert tok.count_batch(convs) == [len(ids) for ids in tok.encode_batch(convs)]

@@ -1,0 +1,125 @@
+"""``dada slop`` and ``dada eval`` through click's CliRunner, with exact expectations."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+
+CLICHE = "She felt shivers down her spine. It was a testament to the tapestry of night!"
+
+TABLE = """\
+| metric | better | text |
+| --- | --- | ---: |
+| samples |  | 1 |
+| words |  | 15 |
+| slop words / 1k words | lower | 133.3 |
+| slop trigrams / 1k words | lower | 0 |
+| cliché phrases / 1k words | lower | 200 |
+| 'not X but Y' / 1k chars | lower | 0 |
+| MATTR-500 | higher | 1 |
+| type-token ratio | higher | 1 |
+| distinct-1 | higher | 1 |
+| distinct-2 | higher | 1 |
+| distinct-3 | higher | 1 |
+| avg sentence length (words) |  | 7.5 |
+| Flesch-Kincaid grade |  | 3.068 |
+| cross-prompt repetition (funnel) | lower | 0 |
+
+top offenders, text:
+- slop words: shivers (1), tapestry (1)
+- slop trigrams: none
+- antislop phrases: shivers down (1), tapestry (1), testament to (1)
+- cross prompt trigrams: none
+"""
+
+
+def run(*args):
+    return CliRunner().invoke(dada, list(args), catch_exceptions=False)
+
+
+def test_slop_prints_a_table_per_file(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(CLICHE, encoding="utf-8")
+    result = run("slop", str(path))
+    assert result.exit_code == 0, result.output
+    assert result.output == f"## {path} (text)\n\n" + TABLE
+
+
+def test_slop_json_uses_slop_score_names(tmp_path):
+    path = tmp_path / "tiny.txt"
+    path.write_text(CLICHE, encoding="utf-8")
+    result = run("slop", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {str(path): {"format": "text", "columns": {"text": {
+        "sample_count": 1,
+        "total_chars": 77,
+        "metrics": {
+            "slop_list_matches_per_1k_words": 2 / 15 * 1000,
+            "slop_trigram_matches_per_1k_words": 0.0,
+            "antislop_phrase_matches_per_1k_words": 200.0,
+            "not_x_but_y_per_1k_chars": 0.0,
+            "lexical_diversity": {"mattr_500": 1.0, "type_token_ratio": 1.0,
+                                  "unique_words": 15, "total_words": 15},
+            "distinct_1": 1.0, "distinct_2": 1.0, "distinct_3": 1.0,
+            "avg_sentence_length": 7.5,
+            "flesch_kincaid_grade": 0.39 * 7.5 + 11.8 * 20 / 15 - 15.59,
+            "cross_prompt_repetition": 0.0},
+        "top_offenders": {
+            "slop_words": [["shivers", 1], ["tapestry", 1]],
+            "slop_trigrams": [],
+            "antislop_phrases": [["shivers down", 1], ["tapestry", 1], ["testament to", 1]],
+            "cross_prompt_trigrams": []}}}}}
+
+
+def test_slop_dada_jsonl_reports_both_columns(dada_jsonl):
+    result = run("slop", str(dada_jsonl), "--json")
+    assert result.exit_code == 0, result.output
+    cols = json.loads(result.output)[str(dada_jsonl)]["columns"]
+    assert list(cols) == ["original_answer", "answer"]
+    orig, new = cols["original_answer"]["metrics"], cols["answer"]["metrics"]
+    # originals: 13 + 10 + 11 + 9 = 43 words, slop words tapestry x2 and shivers; rewrites: none
+    assert orig["lexical_diversity"]["total_words"] == 43
+    assert orig["slop_list_matches_per_1k_words"] == 3 / 43 * 1000
+    assert new["slop_list_matches_per_1k_words"] == 0.0
+    assert new["avg_sentence_length"] < orig["avg_sentence_length"]
+
+
+def test_slop_legacy_flag(tmp_path):
+    path = tmp_path / "k.txt"
+    path.write_text("Plan k: k'tharr came in today's fast paced world.", encoding="utf-8")
+    fixed = json.loads(run("slop", str(path), "--json").output)[str(path)]["columns"]["text"]
+    legacy = json.loads(run("slop", str(path), "--json", "--legacy-normalization").output)
+    legacy = legacy[str(path)]["columns"]["text"]
+    assert fixed["top_offenders"]["slop_trigrams"] == [["today's fast paced", 1]]
+    assert legacy["top_offenders"]["slop_trigrams"] == []
+
+
+def test_slop_errors_name_the_file_and_line(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"output": "fine"}\n{oops\n', encoding="utf-8")
+    result = CliRunner().invoke(dada, ["slop", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {bad}, line 2: not JSON")
+    missing = CliRunner().invoke(dada, ["slop", str(tmp_path / "nope.txt")])
+    assert (missing.exit_code, missing.output) == (1, f"Error: {tmp_path / 'nope.txt'}: no such file\n")
+
+
+def test_eval_dataset_mode_writes_the_report(dada_jsonl, tmp_path):
+    out = tmp_path / "report"
+    result = run("eval", "--dataset", str(dada_jsonl), "-o", str(out), "--bootstrap", "20",
+                 "--no-charts")
+    assert result.exit_code == 0, result.output
+    assert result.output == f"wrote {out / 'report.md'}\nwrote {out / 'report.json'}\n"
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    assert list(report["models"]) == ["original_answer", "answer"]
+    assert report["settings"]["bootstrap_resamples"] == 20
+    assert not (out / "charts").exists()
+
+
+def test_help_lists_the_commands():
+    result = run("--help")
+    assert "slop" in result.output and "eval" in result.output
+    assert "Example usage:" in run("eval", "--help").output

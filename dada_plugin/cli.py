@@ -22,6 +22,9 @@ COMMANDS: dict[str, str] = {
     "eval": "dada_plugin.commands.eval:eval_",
     "merge-config": "dada_plugin.commands.merge:merge_config",
     "merge": "dada_plugin.commands.merge:merge",
+    "axolotl-config": "dada_plugin.commands.axolotl:axolotl_config",
+    "axolotl-check": "dada_plugin.commands.axolotl:axolotl_check",
+    "plan": "dada_plugin.commands.axolotl:plan",
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}

@@ -63,10 +63,10 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
 
     prefix = key_prefix(backend.identity(), template)
     prompt = backend.needs_prompt
-    jobs = [Job(cache_key(prefix, r.question, r.original_answer) if store else r.id, r.question,
+    jobs = [Job(cache_key(prefix, r.question, r.original_answer) if store is not None else r.id, r.question,
                 r.original_answer, render(template, r.question, r.original_answer) if prompt else [])
             for r in records]
-    done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store else {}
+    done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store is not None else {}
     todo = list({j.key: j for j in jobs if j.key not in done}.values())
     owner = {j.key: r.id for j, r in zip(jobs, records)}
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="rec", dynamic_ncols=True,

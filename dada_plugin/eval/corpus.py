@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from itertools import chain
+from itertools import chain, count
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -139,6 +139,21 @@ def ngram_hash(ids: np.ndarray, n: int, starts: np.ndarray | None = None) -> np.
     return h
 
 
+def intern(flat: list[str]) -> tuple[np.ndarray, dict[str, int]]:
+    """Token ids numbered by first occurrence, and the token -> id dict.
+
+    One C-level pass: setdefault stores each new token's position, then positions are
+    renumbered 0..V-1."""
+    index: dict[str, int] = {}
+    first = np.fromiter(map(index.setdefault, flat, count()), dtype=np.int64, count=len(flat))
+    positions = np.fromiter(index.values(), dtype=np.int64, count=len(index))
+    renumber = np.zeros(len(flat), dtype=np.int64)
+    renumber[positions] = np.arange(positions.size)
+    for i, tok in enumerate(index):
+        index[tok] = i
+    return renumber[first], index
+
+
 def contrast_starts(low: str) -> np.ndarray:
     """Start offsets of "not X but Y" contrasts in normalised text."""
     return np.array(sorted(m.start() for rx in CONTRASTS for m in rx.finditer(low)), dtype=np.int64)
@@ -153,8 +168,7 @@ def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
     lows = [normalise(t) for t in texts]
     per_record = [normalised_tokens(low) for low in lows]
     flat = list(chain.from_iterable(per_record))
-    index = {tok: i for i, tok in enumerate(dict.fromkeys(flat))}
-    ids = np.array(list(map(index.__getitem__, flat)), dtype=np.int64)
+    ids, index = intern(flat)
     bounds = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([len(t) for t in per_record], out=bounds[1:])
     chars = np.array([len(t) for t in texts], dtype=float)

@@ -46,9 +46,11 @@ def window_distinct(ids: np.ndarray, window: int) -> np.ndarray:
     """Distinct tokens in each ``window``-token sliding window (one entry per start)."""
     n = ids.size
     starts = n - window + 1
-    order = np.argsort(ids, kind="stable")
+    # previous position of the same token: sort (token, position) pairs packed in one int64
+    packed = np.sort(ids * n + np.arange(n))
+    tok, order = np.divmod(packed, n)
     prev = np.full(n, -1, dtype=np.int64)
-    same = ids[order[1:]] == ids[order[:-1]]
+    same = tok[1:] == tok[:-1]
     prev[order[1:][same]] = order[:-1][same]
     # position j is the first of its type in windows i with max(prev+1, j-w+1, 0) <= i <= min(j, n-w)
     j = np.arange(n)

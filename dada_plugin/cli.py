@@ -18,6 +18,7 @@ from dada_plugin.errors import DadaError
 COMMANDS: dict[str, str] = {
     "build": "dada_plugin.commands.build:build",
     "decompile": "dada_plugin.commands.build:decompile",
+    "demo": "dada_plugin.commands.demo:demo",
     "slop": "dada_plugin.commands.slop:slop",
     "eval": "dada_plugin.commands.eval:eval_",
     "merge-config": "dada_plugin.commands.merge:merge_config",

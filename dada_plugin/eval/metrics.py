@@ -27,19 +27,26 @@ TOP_K = 10
 
 # -- shared pieces -------------------------------------------------------------------------
 
-def slop_word_hits(corpus: Corpus, lists: SlopLists) -> Matches:
-    return corpus.cached(("words", lists.legacy),
-                         lambda: find(corpus, [(w,) for w in sorted(lists.words)]))
+# the listed token runs each hit metric looks for, from the normalised lists
+RUNS = {
+    "slop_words": lambda lists: [(w,) for w in sorted(lists.words)],
+    # a trigram entry is one string; slop-score compares it with "a b c" of three tokens
+    "slop_trigrams": lambda lists: [r for r in (tuple(t.split(" ")) for t in sorted(lists.trigrams))
+                                    if len(r) == 3],
+    "antislop_phrases": lambda lists: list(lists.phrases),
+}
 
 
-def slop_trigram_hits(corpus: Corpus, lists: SlopLists) -> Matches:
-    runs = [tuple(t.split(" ")) for t in sorted(lists.trigrams)]
-    return corpus.cached(("trigrams", lists.legacy),
-                         lambda: find(corpus, [r for r in runs if len(r) == 3]))
+def hits(corpus: Corpus, lists: SlopLists, kind: str) -> Matches:
+    """Occurrences of the ``kind`` list in the corpus (cached per normalisation)."""
+    return corpus.cached((kind, lists.legacy), lambda: find(corpus, RUNS[kind](lists)))
 
 
-def phrase_hits(corpus: Corpus, lists: SlopLists) -> Matches:
-    return corpus.cached("phrases", lambda: find(corpus, lists.phrases))
+def hits_per_1k_words(kind: str):
+    def fn(corpus, lists):
+        return per_1k(corpus.per_record(hits(corpus, lists, kind).starts),
+                      corpus.tokens_per_record())
+    return fn
 
 
 def window_distinct(ids: np.ndarray, window: int) -> np.ndarray:
@@ -97,22 +104,12 @@ def funnel_parts(corpus: Corpus):
 
 # -- the metrics ---------------------------------------------------------------------------
 
-@metric("slop_list_matches_per_1k_words", "slop words / 1k words", better="lower")
-def slop_words(corpus, lists):
-    return per_1k(corpus.per_record(slop_word_hits(corpus, lists).starts),
-                  corpus.tokens_per_record())
-
-
-@metric("slop_trigram_matches_per_1k_words", "slop trigrams / 1k words", better="lower")
-def slop_trigrams(corpus, lists):
-    return per_1k(corpus.per_record(slop_trigram_hits(corpus, lists).starts),
-                  corpus.tokens_per_record())
-
-
-@metric("antislop_phrase_matches_per_1k_words", "cliché phrases / 1k words", better="lower")
-def antislop_phrases(corpus, lists):
-    return per_1k(corpus.per_record(phrase_hits(corpus, lists).starts),
-                  corpus.tokens_per_record())
+metric("slop_list_matches_per_1k_words", "slop words / 1k words",
+       better="lower")(hits_per_1k_words("slop_words"))
+metric("slop_trigram_matches_per_1k_words", "slop trigrams / 1k words",
+       better="lower")(hits_per_1k_words("slop_trigrams"))
+metric("antislop_phrase_matches_per_1k_words", "cliché phrases / 1k words",
+       better="lower")(hits_per_1k_words("antislop_phrases"))
 
 
 @metric("not_x_but_y_per_1k_chars", "'not X but Y' / 1k chars", better="lower")
@@ -215,12 +212,9 @@ def layout(values: dict[str, float], corpus: Corpus) -> dict:
 
 
 def top_offenders(corpus: Corpus, lists: SlopLists, k: int = TOP_K) -> dict:
-    return {
-        "slop_words": slop_word_hits(corpus, lists).top(k),
-        "slop_trigrams": slop_trigram_hits(corpus, lists).top(k),
-        "antislop_phrases": phrase_hits(corpus, lists).top(k),
-        "cross_prompt_trigrams": funnel_top(corpus, k),
-    }
+    top = {kind: hits(corpus, lists, kind).top(k) for kind in RUNS}
+    top["cross_prompt_trigrams"] = funnel_top(corpus, k)
+    return top
 
 
 def analyse(samples, *, legacy: bool = False, corpus: Corpus | None = None,

@@ -95,7 +95,7 @@ def sentence_scan(joined: str, starts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     piece that spans a join is counted for the record where its first visible character is.
     Sentence words are ASCII ``\\w+`` runs."""
     cp = np.frombuffer((joined + "\n").encode("utf-32-le"), dtype=np.uint32)
-    cls = CLASSES[np.minimum(cp, 0xFFFF)]
+    cls = np.take(CLASSES, np.minimum(cp, 0xFFFF))
     word = (cls & WORD).view(bool)
     word_start = word.copy()
     word_start[1:] &= ~word[:-1]

@@ -31,7 +31,8 @@ CONTRASTS = (
                r"\s+(?:just|only|merely|simply)\b[^.!?;\n]{1,100}?\bbut\b"   # not just X but Y
                r"|" + _NOT_AFTER +                                           # not X, but Y
                r"\s+(?!only|just|merely|simply)[^.!?;,\n]{1,60}[,;\u2014\u2013]\s*but\b"
-               r"|(?:(?<=\bis not)|(?<=\bwas not)|(?<=\bare not)|(?<=\bwere not))" + _THEN_ITS + ")"),
+               r"|(?:(?<=\bis not)|(?<=\bwas not)|(?<=\bare not)|(?<=\bwere not))"
+               + _THEN_ITS + ")"),
     re.compile(r"n't(?:(?<=\bisn't)|(?<=\bwasn't)|(?<=\baren't)|(?<=\bweren't))" + _THEN_ITS),
 )
 
@@ -77,10 +78,9 @@ class Corpus:
         """Record index of each token position."""
         return self.token_record[positions]
 
-    def per_record(self, positions: np.ndarray, weights=None) -> np.ndarray:
-        """Count (or sum ``weights``) of token positions per record."""
-        return np.bincount(self.record_of(positions), weights=weights,
-                           minlength=self.n_records).astype(float)
+    def per_record(self, positions: np.ndarray) -> np.ndarray:
+        """Number of the given token positions in each record."""
+        return np.bincount(self.record_of(positions), minlength=self.n_records).astype(float)
 
     def segment_sum(self, values: np.ndarray) -> np.ndarray:
         """Sum of a per-token array within each record."""
@@ -90,15 +90,10 @@ class Corpus:
     def tokens_per_record(self) -> np.ndarray:
         return np.diff(self.bounds).astype(float)
 
-    def lookup(self, values: dict[str, float] | frozenset | set, default=0) -> np.ndarray:
-        """An array over the vocabulary: values[token] (or membership) for each token id."""
-        arr = np.full(len(self.vocab), default, dtype=float)
-        if isinstance(values, (set, frozenset)):
-            values = dict.fromkeys(values, 1)
-        for tok, val in values.items():
-            i = self.index.get(tok)
-            if i is not None:
-                arr[i] = val
+    def membership(self, words) -> np.ndarray:
+        """A boolean array over the vocabulary: is token id i one of ``words``?"""
+        arr = np.zeros(len(self.vocab), dtype=bool)
+        arr[[i for i in map(self.index.get, words) if i is not None]] = True
         return arr
 
     def cached(self, key, build):
@@ -106,10 +101,12 @@ class Corpus:
             self._cache[key] = build()
         return self._cache[key]
 
-    def ngram_codes(self, n: int, within_records: bool = True, ids: np.ndarray | None = None,
+    def ngram_codes(self, n: int, ids: np.ndarray | None = None,
                     bounds: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """(64-bit hash code, start position) of every n-gram; by default only n-grams inside
-        one record."""
+        """(64-bit hash code, start position) of every n-gram inside one record (of the token
+        stream, or of ``ids`` cut by ``bounds``). Distinct n-grams are counted by their codes: a
+        64-bit collision among a corpus's n-grams is possible in principle, negligible in
+        practice."""
         ids = self.ids if ids is None else ids
         bounds = self.bounds if bounds is None else bounds
         size = ids.size - n + 1
@@ -117,7 +114,7 @@ class Corpus:
             return np.zeros(0, np.uint64), np.zeros(0, np.int64)
         codes = ngram_hash(ids, n)
         starts = np.arange(size)
-        if within_records and n > 1:
+        if n > 1:
             rec = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
             keep = rec[:size] == rec[n - 1:]
             codes, starts = codes[keep], starts[keep]
@@ -196,7 +193,7 @@ def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
 
 def content_mask(corpus: Corpus) -> np.ndarray:
     """True for token positions that are not stop words."""
-    stop = corpus.cached("stop", lambda: corpus.lookup(STOPWORDS).astype(bool))
+    stop = corpus.cached("stop", lambda: corpus.membership(STOPWORDS))
     return ~stop[corpus.ids]
 
 

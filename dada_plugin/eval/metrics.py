@@ -17,7 +17,7 @@ from dada_plugin.eval.corpus import Corpus, build_corpus, content_mask, syllable
 from dada_plugin.eval.lists import SlopLists, load_lists
 from dada_plugin.eval.matching import Matches, find
 from dada_plugin.eval.registry import METRICS, metric
-from dada_plugin.eval.stats import Distinct, Formula, Funnel, dense, per_1k, ratio, uniq
+from dada_plugin.eval.stats import Distinct, Formula, Funnel, dense, per_1k, ratio
 
 WINDOW = 500
 FUNNEL_N = 3
@@ -59,7 +59,8 @@ def window_distinct(ids: np.ndarray, window: int) -> np.ndarray:
     prev = np.full(n, -1, dtype=np.int64)
     same = tok[1:] == tok[:-1]
     prev[order[1:][same]] = order[:-1][same]
-    # position j is the first of its type in windows i with max(prev+1, j-w+1, 0) <= i <= min(j, n-w)
+    # position j is the first of its type in the windows i with
+    # max(prev + 1, j - w + 1, 0) <= i <= min(j, n - w)
     j = np.arange(n)
     lo = np.maximum(np.maximum(prev + 1, j - window + 1), 0)
     hi = np.minimum(j, starts - 1)
@@ -76,12 +77,13 @@ def distinct_of(corpus: Corpus, codes: np.ndarray, starts: np.ndarray) -> Distin
 
 
 def type_stat(corpus: Corpus) -> Distinct:
-    return corpus.cached("types", lambda: distinct_of(corpus, corpus.ids, np.arange(corpus.n_tokens)))
+    return corpus.cached("types", lambda: distinct_of(corpus, corpus.ids,
+                                                      np.arange(corpus.n_tokens)))
 
 
 def funnel_parts(corpus: Corpus):
-    """(Funnel statistic, item of each trigram kind -> a start position in the content stream,
-    content ids) for content-word trigrams inside each record."""
+    """Content-word trigrams inside each record: (the Funnel statistic, for each distinct
+    trigram one start position in the content-word stream, that stream's ids)."""
     def build():
         mask = content_mask(corpus)
         cids = corpus.ids[mask]
@@ -160,6 +162,8 @@ def avg_sentence_length(corpus, lists):
 
 
 def fk_grade(s) -> float:
+    """0.39 words/sentence + 11.8 syllables/word - 15.59; words per sentence as in
+    avg_sentence_length, syllables per slop-score token."""
     if not s["tokens"] or not s["sentences"]:
         return 0.0
     return (0.39 * s["words"] / s["sentences"] + 11.8 * s["syllables"] / s["tokens"] - 15.59)

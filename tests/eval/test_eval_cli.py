@@ -104,7 +104,8 @@ def test_slop_errors_name_the_file_and_line(tmp_path):
     assert result.exit_code == 1
     assert result.output.startswith(f"Error: {bad}, line 2: not JSON")
     missing = CliRunner().invoke(dada, ["slop", str(tmp_path / "nope.txt")])
-    assert (missing.exit_code, missing.output) == (1, f"Error: {tmp_path / 'nope.txt'}: no such file\n")
+    assert missing.exit_code == 1
+    assert missing.output == f"Error: {tmp_path / 'nope.txt'}: no such file\n"
 
 
 def test_eval_dataset_mode_writes_the_report(dada_jsonl, tmp_path):

@@ -125,7 +125,6 @@ def read_config(path: str | Path) -> dict:
         raise ValueError(f"{file}: unreadable ({exc})") from exc
 
 
-@lru_cache(maxsize=256)
 def model_info(ref: str) -> ModelInfo:
     """Describe the model behind ``ref`` (the adapter part does not change the architecture).
 

@@ -8,7 +8,8 @@
 - mergekit's offline environment (``dada_plugin.tiny.offline_env``), no model card lookups on the
   hub (``--no-write-model-card``: dada writes its own card);
 - output written to a staging folder beside OUT and renamed into place when complete;
-- tokenizer files that mergekit does not write (``tokenizer.model``) copied from the source.
+- tokenizer files that mergekit does not write (``tokenizer.model``) copied from the source;
+- ``mergekit_config.yml`` and README.md (the card, :mod:`.card`) written beside the weights.
 """
 
 from __future__ import annotations
@@ -99,7 +100,12 @@ def _stream(cmd: list[str], env: dict, echo: Callable[[bytes], None] | None) -> 
 
 
 def _stderr(chunk: bytes) -> None:
-    sys.stderr.buffer.write(chunk)
+    """Pass mergekit's output (progress bars) through to our stderr."""
+    buffer = getattr(sys.stderr, "buffer", None)
+    if buffer is not None:
+        buffer.write(chunk)
+    else:
+        sys.stderr.write(chunk.decode("utf-8", "replace"))
     sys.stderr.flush()
 
 
@@ -145,8 +151,10 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
             last = tail.splitlines()[-1] if tail else "no output"
             raise StepError("mergekit", f"exit code {code}: {last}", log=str(log))
         copy_tokenizer(cfg, staging)
-        card = model_card(cfg, config.read_text(encoding="utf-8"), out.name, axolotl_text)
-        write_text(staging / "README.md", card)
+        config_text = config.read_text(encoding="utf-8")
+        if not (staging / "mergekit_config.yml").exists():
+            write_text(staging / "mergekit_config.yml", config_text)
+        write_text(staging / "README.md", model_card(cfg, config_text, out.name, axolotl_text))
         if out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
         os.replace(staging, out)

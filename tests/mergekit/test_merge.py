@@ -108,6 +108,7 @@ def test_dada_merge_folds_lora_like_peft_with_a_fresh_cache(tiny_mixtral, tmp_pa
     assert "merge_method: passthrough" in card and "adapter: qlora" in card
     assert "0123456789abcdef0123" not in card and "hf_abcdefghijklmnopqrstuvwxyz" not in card
     assert (out / "tokenizer.model").read_bytes() == (tiny_mixtral / "tokenizer.model").read_bytes()
+    assert (out / "mergekit_config.yml").read_text() == config.read_text()
     assert sorted(p.name for p in out.parent.iterdir()) == ["dada"]  # no cache or staging left
 
     # Re-train the adapter at the same path: a fresh cache per run merges the new weights.

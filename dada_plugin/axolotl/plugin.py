@@ -1,0 +1,173 @@
+"""The DADA axolotl plugin: ``plugins: [dada_plugin.axolotl.plugin.DadaPlugin]``.
+
+Config keys (validated by axolotl through :class:`DadaArgs`):
+
+``dada_slerp_base``   merge partner, the SLERP ``base_model`` (t = 0 end), e.g. Verdict-8x7B;
+                      when set, ``post_train`` writes a ready mergekit recipe next to the adapter
+``dada_slerp_t``      SLERP t in [0, 1] (default 0.5)
+``dada_slerp_dtype``  merge dtype: bfloat16 (default), float16 or float32
+``dada_slerp_file``   file name of the recipe inside ``output_dir`` (default ``slerp.yml``)
+``dada_check_rows``   ``error`` | ``warn`` (default) | ``off``: before tokenising, count the rows of
+                      every ``dada_plugin.axolotl.strategy`` dataset longer than the row limit
+                      (exact: the training tokenizer and the strategy's own layout); ``error``
+                      stops the run, ``warn`` logs (axolotl drops rows over ``sequence_len``)
+``dada_max_row_tokens`` the row limit (default ``sequence_len``); with sample packing
+                      ``sequence_len`` is the packed length, this keeps the seed's 128 per sample
+
+``excess_length_strategy: truncate`` is refused: it would cut answers (and their EOS) off.
+``post_train`` fires twice in axolotl; writing the same recipe twice leaves one identical file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Literal
+
+from axolotl.integrations.base import BasePlugin
+from pydantic import BaseModel, field_validator, model_validator
+
+from dada_plugin.axolotl import STRATEGY
+from dada_plugin.errors import ConfigError
+
+LOG = logging.getLogger(__name__)
+
+
+class DadaArgs(BaseModel):
+    """The plugin's keys, merged into axolotl's config schema.
+
+    Not ``extra="forbid"``: this class becomes a base of axolotl's whole config model, where that
+    would reject every axolotl key. Unknown ``dada_*`` keys (typos) are rejected instead.
+    """
+
+    dada_slerp_base: str | None = None
+    dada_slerp_t: float = 0.5
+    dada_slerp_dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
+    dada_slerp_file: str = "slerp.yml"
+    dada_check_rows: Literal["error", "warn", "off"] = "warn"
+    dada_max_row_tokens: int | None = None
+
+    @field_validator("dada_max_row_tokens")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 2:
+            raise ValueError(f"must be at least 2 (BOS and EOS), got {value}")
+        return value
+
+    @field_validator("dada_slerp_t")
+    @classmethod
+    def _t_in_range(cls, value: float) -> float:
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"must be within [0, 1] (0 = the merge base, 1 = the trained model), got {value}")
+        return value
+
+    @field_validator("dada_slerp_file")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        if not value.endswith((".yml", ".yaml")) or "/" in value:
+            raise ValueError(f"must be a plain .yml file name, got {value!r}")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dada_keys(cls, data):
+        if isinstance(data, dict):
+            unknown = sorted(k for k in data if k.startswith("dada_") and k not in DadaArgs.model_fields)
+            if unknown:
+                raise ValueError(f"unknown dada plugin key(s): {', '.join(unknown)} "
+                                 f"(known: {', '.join(DadaArgs.model_fields)})")
+            if data.get("excess_length_strategy") == "truncate" and any(
+                    _is_dada_dataset(ds) for ds in data.get("datasets") or []):
+                raise ValueError("excess_length_strategy: truncate would cut dada answers; "
+                                 "use drop (default) or raise")
+        return data
+
+
+def _is_dada_dataset(ds) -> bool:
+    kind = ds.get("type") if isinstance(ds, dict) else getattr(ds, "type", None)
+    return kind == STRATEGY
+
+
+def dada_rows(path: str | Path) -> list[dict]:
+    """Rows of a local ``dada.jsonl`` (JSON lines)."""
+    rows = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                rows.append(json.loads(line))
+    return rows
+
+
+def row_limit(cfg) -> int:
+    return cfg.dada_max_row_tokens or cfg.sequence_len
+
+
+def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
+    """(rows seen, "id (n tokens)" of each row over :func:`row_limit`) over the dada datasets."""
+    from dada_plugin.axolotl.strategy import row_lengths
+
+    limit, seen, too_long = row_limit(cfg), 0, []
+    for ds in cfg.datasets or []:
+        if not _is_dada_dataset(ds) or not ds.get("path") or not Path(ds["path"]).is_file():
+            continue
+        rows = dada_rows(ds["path"])
+        seen += len(rows)
+        for row, n in zip(rows, row_lengths(tokenizer, rows)):
+            if n > limit:
+                too_long.append(f"{row.get('id', '?')} ({n} tokens)")
+    return seen, too_long
+
+
+def slerp_recipe(cfg, with_adapter: bool = True) -> dict:
+    """The mergekit SLERP config for the adapter this run writes to ``output_dir`` (checked:
+    ConfigError lists every problem). Local paths become absolute, hub ids stay.
+    ``with_adapter=False`` checks the rest before training, when there is no adapter yet."""
+    from dada_plugin.mergekit.config import build_slerp_config, check_merge_config
+
+    lora = str(Path(cfg.output_dir).resolve()) if with_adapter else None
+    recipe = build_slerp_config(base=cfg.dada_slerp_base, model=cfg.base_model, t=cfg.dada_slerp_t,
+                                lora=lora, dtype=cfg.dada_slerp_dtype)
+    problems = check_merge_config(recipe)
+    if problems:
+        raise ConfigError(problems, source="dada_slerp_base")
+    return recipe
+
+
+class DadaPlugin(BasePlugin):
+    """Row-length check before tokenising; a SLERP recipe next to the adapter after training."""
+
+    def get_input_args(self) -> str:
+        return "dada_plugin.axolotl.plugin.DadaArgs"
+
+    def load_datasets(self, cfg, preprocess: bool = False):
+        if cfg.dada_slerp_base and cfg.output_dir:
+            slerp_recipe(cfg, with_adapter=False)  # fail before tokenising and training, not after
+        if (cfg.dada_check_rows or "warn") == "off":
+            return None
+        from axolotl.loaders import load_tokenizer
+
+        seen, too_long = long_rows(cfg, load_tokenizer(cfg))
+        if too_long:
+            msg = (f"{len(too_long)} of {seen} dada rows exceed {row_limit(cfg)} tokens: "
+                   f"{', '.join(too_long[:5])}{' ...' if len(too_long) > 5 else ''}")
+            if cfg.dada_check_rows == "error":
+                raise ConfigError(msg, source="dada_check_rows")
+            LOG.warning(msg)
+        elif seen:
+            LOG.info("dada: all %d rows fit %d tokens", seen, row_limit(cfg))
+        return None  # axolotl loads the datasets as usual
+
+    def post_train(self, cfg, model):
+        if not cfg.dada_slerp_base or not cfg.output_dir:
+            return
+        from accelerate.state import PartialState
+
+        if not PartialState().is_main_process:
+            return
+        from dada_plugin.mergekit.config import write_merge_config
+
+        path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
+        # atomic, and the same inputs give the same bytes: the second call changes nothing
+        write_merge_config(slerp_recipe(cfg), path)
+        LOG.info("dada: SLERP recipe written to %s", path)

@@ -1,0 +1,152 @@
+"""``dada axolotl-config``, ``dada axolotl-check`` and ``dada plan``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+TARGET_CHOICES = ["attention", "attention+experts"]
+
+
+@click.command("axolotl-config", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where to write the axolotl YAML (e.g. dada.yml).")
+@click.option("--base-model", default="Mixtral-Instruct-ITR-8x7B", show_default=True,
+              help="Model to train: a hub id or a local folder.")
+@click.option("--dataset", default="out/dada.jsonl", show_default=True,
+              help="The dada.jsonl that `dada build` wrote.")
+@click.option("--output-dir", default="runs/dada-qlora", show_default=True,
+              help="axolotl output_dir: the adapter and slerp.yml land here.")
+@click.option("--adapter", type=click.Choice(["qlora", "lora"]), default="qlora", show_default=True,
+              help="qlora: 4-bit base (seed); lora: 16-bit base.")
+@click.option("--targets", type=click.Choice(TARGET_CHOICES), default="attention", show_default=True,
+              help="LoRA targets: attention projections only, or also the fused experts "
+                   "(lora_target_parameters). The trainable count of each is printed.")
+@click.option("--lora-r", type=int, default=512, show_default=True, help="LoRA rank (seed 512).")
+@click.option("--lora-alpha", type=int, default=512, show_default=True, help="LoRA alpha (seed 512).")
+@click.option("--num-epochs", type=int, default=4, show_default=True, help="Epochs (seed 4).")
+@click.option("--learning-rate", type=float, default=2e-6, show_default=True, help="Peak learning rate (seed 2e-6).")
+@click.option("--lr-scheduler", default="linear", show_default=True, help="Learning-rate schedule (seed linear).")
+@click.option("--sequence-len", type=int, default=128, show_default=True,
+              help="Most tokens per sample (seed 128); longer rows stop the run.")
+@click.option("--pack-len", type=int, default=2048, show_default=True,
+              help="Pack samples into rows of this many tokens (sample_packing); 0: one sample per row.")
+@click.option("--micro-batch-size", type=int, default=None,
+              help="Rows per GPU step [default: 1 packed row, or 16 samples unpacked].")
+@click.option("--gradient-accumulation-steps", type=int, default=1, show_default=True,
+              help="Micro-batches per optimizer step.")
+@click.option("--multi-gpu", type=click.Choice(["none", "fsdp"]), default="none", show_default=True,
+              help="fsdp: shard across GPUs with axolotl's FSDP2 keys (launch with accelerate/torchrun).")
+@click.option("--merge-base", default="Verdict-8x7B", show_default=True,
+              help="SLERP partner (t = 0 end) for the slerp.yml written after training; '' for none.")
+@click.option("--merge-t", type=float, default=0.5, show_default=True, help="SLERP t in [0, 1].")
+@click.option("--model-config", default=None,
+              help="config.json (or folder) to count parameters from when --base-model is a hub id "
+                   "that is not Mixtral-8x7B.")
+def axolotl_config(output, model_config, **options):
+    """Write the DADA seed recipe as an axolotl YAML, validated by axolotl itself.
+
+    Defaults are the seed's: QLoRA on Mixtral-Instruct-ITR-8x7B, r = alpha = 512, 4 epochs,
+    lr 2e-6 linear, samples of at most 128 tokens (packed into 2048-token rows), answers only.
+    Prints the exact trainable-parameter count of the LoRA targets and a GPU memory estimate.
+
+    Example usage:
+
+        dada axolotl-config -o dada.yml --dataset out/dada.jsonl
+
+        dada axolotl-config -o dada-fsdp.yml --targets attention+experts --multi-gpu fsdp
+    """
+    from dada_plugin.axolotl.recipe import RecipeOptions, make_recipe
+    from dada_plugin.io import write_text
+
+    options["merge_base"] = options["merge_base"] or None
+    text, cfg, plan = make_recipe(RecipeOptions(**options), model_config)
+    write_text(output, text)
+    click.echo(f"wrote {output} (validated by axolotl {_axolotl_version()})")
+    if plan is None:
+        click.echo("trainable parameters: unknown offline for this base model; pass --model-config")
+    else:
+        click.echo("\n".join(plan.lines()))
+
+
+@click.command("axolotl-check", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def axolotl_check(configs):
+    """Validate axolotl YAML files with axolotl's own validate_config (plus unknown keys and
+    chat templates); one line per problem.
+
+    Example usage:
+
+        dada axolotl-check dada.yml axolotl_configs/*.yml
+    """
+    from dada_plugin.axolotl.validate import validate_file
+    from dada_plugin.errors import ConfigError
+
+    failed = []
+    for path in configs:
+        try:
+            validate_file(path)
+            click.echo(f"ok    {path}")
+        except ConfigError as exc:
+            failed.append(path)
+            click.echo(f"FAIL  {exc}")
+    if failed:
+        raise click.ClickException(f"{len(failed)} of {len(configs)} configs invalid")
+
+
+@click.command("plan", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--model", default="mixtral-8x7b", show_default=True,
+              help="'mixtral-8x7b' (built-in numbers), a config.json, or a model folder.")
+@click.option("--config", "recipe", type=click.Path(dir_okay=False), default=None,
+              help="Plan an axolotl YAML instead (its lora_r, targets, 4-bit, batch, sequence_len, optimizer).")
+@click.option("--lora-r", type=int, default=512, show_default=True, help="LoRA rank.")
+@click.option("--lora-alpha", type=int, default=None, help="LoRA alpha [default: r].")
+@click.option("--targets", type=click.Choice(TARGET_CHOICES), default="attention", show_default=True,
+              help="LoRA targets: attention projections, or also the fused experts.")
+@click.option("--adapter", type=click.Choice(["qlora", "lora"]), default="qlora", show_default=True,
+              help="qlora: NF4 base; lora: bf16 base.")
+@click.option("--quantize-experts/--no-quantize-experts", default=True, show_default=True,
+              help="4-bit experts (axolotl quantize_moe_experts); off: the experts stay bf16.")
+@click.option("--micro-batch-size", type=int, default=1, show_default=True, help="Rows per GPU step.")
+@click.option("--sequence-len", type=int, default=2048, show_default=True, help="Tokens per row.")
+@click.option("--optimizer", default="adamw_bnb_8bit", show_default=True,
+              help="axolotl optimizer name; names with '8bit' keep 2 bytes of state per parameter, others 8.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (trainable_params, memory_gb, ...).")
+def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, micro_batch_size,
+         sequence_len, optimizer, as_json):
+    """Count trainable parameters exactly (meta device, from config.json; no weights) and
+    estimate GPU memory for a LoRA/QLoRA run.
+
+    Example usage:
+
+        dada plan --model mixtral-8x7b --lora-r 512 --targets attention
+
+        dada plan --model mixtral-8x7b --lora-r 512 --targets attention+experts --json
+
+        dada plan --config dada.yml
+    """
+    from dada_plugin.axolotl.plan import make_plan, plan_for_recipe
+
+    if recipe:
+        from dada_plugin.axolotl.recipe import model_config_source
+        from dada_plugin.axolotl.validate import load_yaml_config
+
+        cfg = load_yaml_config(recipe)
+        source = model if model != "mixtral-8x7b" else model_config_source(str(cfg.get("base_model", "")))
+        result = plan_for_recipe(cfg, source)
+    else:
+        result = make_plan(model, lora_r=lora_r, lora_alpha=lora_alpha, targets=targets,
+                           four_bit=adapter == "qlora", quantize_experts=quantize_experts,
+                           micro_batch_size=micro_batch_size, sequence_len=sequence_len,
+                           optimizer=optimizer)
+    if as_json:
+        click.echo(json.dumps(result.to_json(), indent=2))
+    else:
+        click.echo("\n".join(result.lines()))
+
+
+def _axolotl_version() -> str:
+    from importlib.metadata import version
+
+    return version("axolotl")

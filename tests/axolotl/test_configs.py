@@ -1,0 +1,145 @@
+"""Shipped and generated axolotl configs: validated by axolotl, bad ones give readable errors;
+``dada axolotl-config`` and ``dada plan``."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.errors import ConfigError
+
+from .conftest import CONFIGS
+
+SHIPPED = sorted(p.name for p in CONFIGS.glob("*.yml"))
+SEED_ATTENTION = 436_207_616
+SEED_ATTENTION_EXPERTS = 7_147_094_016
+
+
+def test_three_configs_are_shipped():
+    assert {"mixtral-itr-dada-qlora.yml", "mixtral-itr-dada-qlora-fsdp.yml", "tiny-cpu-lora.yml"} <= set(SHIPPED)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_every_shipped_config_validates(name):
+    from dada_plugin.axolotl.validate import validate_file
+
+    cfg = validate_file(CONFIGS / name)
+    assert cfg.datasets[0]["type"] == "dada_plugin.axolotl.strategy"
+    assert cfg.dada_max_row_tokens is not None or name.startswith("tiny")
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("mixtral-itr-dada-qlora.yml", []),
+    ("mixtral-itr-dada-qlora-fsdp.yml", ["--targets", "attention+experts", "--multi-gpu", "fsdp",
+                                         "--output-dir", "runs/dada-qlora-fsdp"]),
+])
+def test_shipped_gpu_configs_are_what_axolotl_config_writes(tmp_path, name, argv):
+    out = tmp_path / name
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), *argv])
+    assert result.exit_code == 0, result.output
+    assert out.read_text() == (CONFIGS / name).read_text(), f"regenerate {name}: the recipe changed"
+
+
+def test_axolotl_config_defaults_are_the_seed(tmp_path):
+    import yaml
+
+    out = tmp_path / "dada.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--dataset", "x/dada.jsonl"])
+    assert result.exit_code == 0, result.output
+    assert f"{SEED_ATTENTION:,} trainable parameters" in result.output
+    cfg = yaml.safe_load(out.read_text())
+    assert {k: cfg[k] for k in ("adapter", "load_in_4bit", "lora_r", "lora_alpha", "num_epochs",
+                                "learning_rate", "lr_scheduler", "train_on_inputs", "dada_max_row_tokens")} == {
+        "adapter": "qlora", "load_in_4bit": True, "lora_r": 512, "lora_alpha": 512, "num_epochs": 4,
+        "learning_rate": 2e-6, "lr_scheduler": "linear", "train_on_inputs": False, "dada_max_row_tokens": 128}
+    assert cfg["lora_target_modules"] == ["q_proj", "k_proj", "v_proj", "o_proj"]
+    assert "lora_target_parameters" not in cfg
+    assert cfg["datasets"][0]["path"] == "x/dada.jsonl"
+
+    unpacked = tmp_path / "seed.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(unpacked), "--pack-len", "0",
+                                       "--targets", "attention+experts"])
+    assert result.exit_code == 0, result.output
+    assert f"{SEED_ATTENTION_EXPERTS:,} trainable parameters" in result.output
+    cfg = yaml.safe_load(unpacked.read_text())
+    assert cfg["sequence_len"] == 128 and cfg["sample_packing"] is False
+    assert cfg["lora_target_parameters"] == ["mlp.experts.gate_up_proj", "mlp.experts.down_proj"]
+
+
+def test_plan_json_seed_numbers():
+    runner = CliRunner()
+    for targets, expected in (("attention", SEED_ATTENTION), ("attention+experts", SEED_ATTENTION_EXPERTS)):
+        result = runner.invoke(dada, ["plan", "--model", "mixtral-8x7b", "--lora-r", "512",
+                                      "--targets", targets, "--json"])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data["trainable_params"] == expected and isinstance(data["trainable_params"], int)
+        assert data["total_params"] == 46_702_792_704
+        assert isinstance(data["memory_gb"], float) and data["memory_gb"] > 24
+    no_quant = json.loads(runner.invoke(dada, ["plan", "--no-quantize-experts", "--json"]).output)
+    assert no_quant["memory_gb"] > 90  # 16-bit experts alone are ~90 GB
+
+
+def test_plan_from_a_config_json_is_exact(tiny_mixtral):
+    """Counted on the meta device, equal to what peft reports on the real tiny model."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from dada_plugin.axolotl import TARGETS
+    from dada_plugin.axolotl.plan import make_plan
+
+    for targets, (modules, params) in TARGETS.items():
+        plan = make_plan(str(tiny_mixtral / "config.json"), lora_r=8, targets=targets)
+        model = AutoModelForCausalLM.from_pretrained(str(tiny_mixtral))
+        assert plan.total_params == sum(p.numel() for p in model.parameters())
+        peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=8, target_modules=list(modules),
+                                                      target_parameters=list(params) or None))
+        assert plan.trainable_params == sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    assert make_plan(str(tiny_mixtral), lora_r=8, targets="attention+experts").trainable_params == 39_936
+
+
+def _bad(base: dict, **changes) -> str:
+    from dada_plugin.axolotl.validate import validate_axolotl_config
+
+    cfg = {**base, **changes}
+    with pytest.raises(ConfigError) as info:
+        validate_axolotl_config(cfg, source="bad.yml")
+    return str(info.value)
+
+
+@pytest.fixture
+def tiny_raw():
+    from .conftest import shipped
+
+    return shipped("tiny-cpu-lora.yml")
+
+
+def test_bad_configs_give_one_readable_line_per_field(tiny_raw):
+    assert _bad(tiny_raw, lora_r="abc") == (
+        "bad.yml: lora_r: Input should be a valid integer, unable to parse string as an integer")
+    assert "Require cfg.load_in_4bit to be True for qlora" in _bad(tiny_raw, adapter="qlora")
+    msg = _bad(tiny_raw, datasets=[{"path": "x.jsonl", "ds_type": "json", "type": "chat_template",
+                                    "chat_template": "mistral_v99"}])
+    assert "datasets.0.chat_template: unknown chat template 'mistral_v99'" in msg
+    assert _bad(tiny_raw, dada_slerp_t=1.5) == (
+        "bad.yml: dada_slerp_t: must be within [0, 1] (0 = the merge base, 1 = the trained model), got 1.5")
+    assert "dada_max_row_tokens: must be at least 2" in _bad(tiny_raw, dada_max_row_tokens=1)
+    assert "unknown dada plugin key(s): dada_slerp_tt" in _bad(tiny_raw, dada_slerp_tt=0.3)
+    assert "truncate would cut dada answers" in _bad(tiny_raw, excess_length_strategy="truncate")
+    assert "lora_alpah: unknown axolotl key" in _bad(tiny_raw, lora_alpah=8)
+    several = _bad(tiny_raw, lora_r="abc", lora_alpah=8)
+    assert several.count("\n  - ") == 2  # one line per problem
+
+
+def test_axolotl_check_command(tmp_path, tiny_raw):
+    import yaml
+
+    bad = tmp_path / "bad.yml"
+    bad.write_text(yaml.safe_dump({**tiny_raw, "lora_r": "abc"}))
+    result = CliRunner().invoke(dada, ["axolotl-check", str(CONFIGS / "tiny-cpu-lora.yml"), str(bad)])
+    assert result.exit_code == 1
+    assert "ok    " in result.output and "lora_r: Input should be a valid integer" in result.output
+    assert "1 of 2 configs invalid" in result.output

@@ -135,7 +135,8 @@ def read_source(path: str | Path, *, min_chars: int | None = None) -> Source:
             data = None
         if is_slop_score(data):
             floor = LEADERBOARD_MIN_CHARS if min_chars is None else min_chars
-            return Source(str(path), "slop-score", _slop_score(path, data, floor))
+            return checked(Source(str(path), "slop-score", _slop_score(path, data, floor)),
+                           floor)
         if isinstance(data, list):
             fmt, columns = _rows_to_columns(path, (({"record": i}, r) for i, r in enumerate(data)))
             fmt = "dada" if fmt == "dada" else "json"
@@ -148,4 +149,12 @@ def read_source(path: str | Path, *, min_chars: int | None = None) -> Source:
         fmt, columns = "text", {"text": [(None, p) for p in PARAGRAPH.split(raw) if p.strip()]}
     if min_chars:
         columns = {k: [s for s in v if len(s[1]) > min_chars] for k, v in columns.items()}
-    return Source(str(path), fmt, columns)
+    return checked(Source(str(path), fmt, columns), min_chars or 0)
+
+
+def checked(source: Source, min_chars: int) -> Source:
+    """The source, unless it holds no text at all."""
+    if not any(source.columns.values()):
+        longer = f" longer than {min_chars} characters" if min_chars else ""
+        raise InputError(source.path, f"no texts{longer} to measure")
+    return source

@@ -69,3 +69,14 @@ def test_bad_jsonl_names_file_and_line(tmp_path, content, message):
 def test_missing_file(tmp_path):
     with pytest.raises(InputError, match="nope.txt: no such file"):
         read_source(tmp_path / "nope.txt")
+
+
+def test_no_texts_is_an_error(tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n", encoding="utf-8")
+    with pytest.raises(InputError, match="empty.jsonl: no texts to measure"):
+        read_source(empty)
+    short = tmp_path / "short.json"
+    short.write_text(json.dumps({"m": {"samples": [{"output": "tiny"}]}}), encoding="utf-8")
+    with pytest.raises(InputError, match="short.json: no texts longer than 300 characters"):
+        read_source(short)

@@ -1,0 +1,1 @@
+"""Bundled lists (see README.md here): package data, read with importlib.resources."""

@@ -19,7 +19,7 @@ from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.rewrite import BackendOptions, Completion, Job, get_backend
 from dataset_builders.rewrite.prompt import load_template, render
-from dataset_builders.store import RewriteStore, cache_key, key_prefix
+from dataset_builders.store import GroupWriter, RewriteStore, cache_key, key_prefix
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
@@ -72,17 +72,27 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="rec", dynamic_ncols=True,
                desc=f"rewrite [{backend.describe()}]", disable=not progress or not todo)
 
-    def on_result(job: Job, completion: Completion) -> None:
-        if store is not None and completion.error is None:
-            store.put(job.key, owner[job.key], completion)
-        done[job.key] = completion
+    def counted(key: str, completion: Completion) -> None:
+        done[key] = completion
         bar.update(1)
+
+    writer = GroupWriter(store, counted) if store is not None else None
+
+    def on_result(job: Job, completion: Completion) -> None:
+        if writer is not None and completion.error is None:
+            writer.submit(job.key, owner[job.key], completion)  # counted once committed
+        else:
+            counted(job.key, completion)
 
     started = time.monotonic()
     try:
         backend.complete(todo, on_result)
     finally:
-        bar.close()
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            bar.close()
     seconds = time.monotonic() - started
     result = StageResult()
     for job, rec in zip(jobs, records):

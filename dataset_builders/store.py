@@ -45,7 +45,7 @@ class RewriteStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(self.path), isolation_level=None)
+        self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(SCHEMA)
@@ -61,18 +61,77 @@ class RewriteStore:
                 found[key] = Completion(text, reason, None, json.loads(meta))
         return found
 
+    def put_many(self, items: list[tuple[str, str, Completion]]) -> None:
+        """Durably store finished completions in one transaction (one fsync). Only answered
+        requests are stored; failed ones are not, so a rerun asks again."""
+        rows = [(key, record_id, c.text, c.finish_reason, json.dumps(c.meta, ensure_ascii=False))
+                for key, record_id, c in items]
+        self._db.execute("BEGIN")
+        try:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rewrites (key, record_id, text, finish_reason, meta) "
+                "VALUES (?, ?, ?, ?, ?)", rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
     def put(self, key: str, record_id: str, completion: Completion) -> None:
-        """Durably store a finished completion (only those the backend answered: failed
-        requests are not stored, so a rerun asks again)."""
-        self._db.execute(
-            "INSERT OR REPLACE INTO rewrites (key, record_id, text, finish_reason, meta) "
-            "VALUES (?, ?, ?, ?, ?)",
-            (key, record_id, completion.text, completion.finish_reason,
-             json.dumps(completion.meta, ensure_ascii=False)),
-        )
+        self.put_many([(key, record_id, completion)])
 
     def __len__(self) -> int:
         return self._db.execute("SELECT COUNT(*) FROM rewrites").fetchone()[0]
 
     def close(self) -> None:
         self._db.close()
+
+
+class GroupWriter:
+    """Commits completions from a background thread, many per transaction (group commit), so
+    the backend's request loop never waits on fsync. ``on_committed`` is called for each item
+    only after its transaction committed: a completion is on disk before it is counted."""
+
+    def __init__(self, store: RewriteStore, on_committed):
+        import queue
+        import threading
+
+        self._store = store
+        self._on_committed = on_committed
+        self._queue: queue.Queue = queue.Queue()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._loop, name="dada-store-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, key: str, record_id: str, completion: Completion) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put((key, record_id, completion))
+
+    def _loop(self) -> None:
+        import queue
+
+        while True:
+            batch = [self._queue.get()]
+            while True:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            stop = batch[-1] is None
+            items = [b for b in batch if b is not None]
+            if items and self._error is None:
+                try:
+                    self._store.put_many(items)
+                except BaseException as exc:  # surfaced to the producer on its next submit/close
+                    self._error = exc
+                else:
+                    for key, _, completion in items:
+                        self._on_committed(key, completion)
+            if stop:
+                return
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error

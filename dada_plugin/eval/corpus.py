@@ -136,15 +136,18 @@ def ngram_hash(ids: np.ndarray, n: int, starts: np.ndarray | None = None) -> np.
     return h
 
 
-def intern(flat: list[str]) -> tuple[np.ndarray, dict[str, int]]:
-    """Token ids numbered by first occurrence, and the token -> id dict.
+def intern(per_record: list[list[str]]) -> tuple[np.ndarray, dict[str, int]]:
+    """Token ids of the concatenated token lists, numbered by first occurrence, and the
+    token -> id dict.
 
     One C-level pass: setdefault stores each new token's position, then positions are
     renumbered 0..V-1."""
+    n = sum(map(len, per_record))
     index: dict[str, int] = {}
-    first = np.fromiter(map(index.setdefault, flat, count()), dtype=np.int64, count=len(flat))
+    first = np.fromiter(map(index.setdefault, chain.from_iterable(per_record), count()),
+                        dtype=np.int64, count=n)
     positions = np.fromiter(index.values(), dtype=np.int64, count=len(index))
-    renumber = np.zeros(len(flat), dtype=np.int64)
+    renumber = np.zeros(n, dtype=np.int64)
     renumber[positions] = np.arange(positions.size)
     for i, tok in enumerate(index):
         index[tok] = i
@@ -164,8 +167,7 @@ def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
     n = len(texts)
     lows = [normalise(t) for t in texts]
     per_record = [normalised_tokens(low) for low in lows]
-    flat = list(chain.from_iterable(per_record))
-    ids, index = intern(flat)
+    ids, index = intern(per_record)
     bounds = np.zeros(n + 1, dtype=np.int64)
     np.cumsum([len(t) for t in per_record], out=bounds[1:])
     chars = np.array([len(t) for t in texts], dtype=float)

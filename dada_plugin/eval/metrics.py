@@ -77,8 +77,12 @@ def distinct_of(corpus: Corpus, codes: np.ndarray, starts: np.ndarray) -> Distin
 
 
 def type_stat(corpus: Corpus) -> Distinct:
-    return corpus.cached("types", lambda: distinct_of(corpus, corpus.ids,
-                                                      np.arange(corpus.n_tokens)))
+    """Distinct tokens: the vocabulary is already the set of types."""
+    def build():
+        stat = distinct_of(corpus, corpus.ids, np.arange(corpus.n_tokens))
+        stat.n_distinct = len(corpus.vocab)
+        return stat
+    return corpus.cached("types", build)
 
 
 def funnel_parts(corpus: Corpus):

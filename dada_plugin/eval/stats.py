@@ -70,11 +70,14 @@ class Distinct:
     codes: np.ndarray
     rec: np.ndarray
     total: np.ndarray
+    n_distinct: int | None = None  # when known already
     _pairs: tuple | None = None
     limits = (0.0, 1.0)
 
     def distinct(self) -> int:
-        return int(uniq(self.codes).size)
+        if self.n_distinct is None:
+            self.n_distinct = int(uniq(self.codes).size)
+        return self.n_distinct
 
     def value(self) -> float:
         return ratio(self.distinct(), self.total.sum())

@@ -18,12 +18,22 @@ def test_tokens_follow_slop_score_rules():
 
 @pytest.mark.parametrize("text", [
     "a''b 'x' ''y'' it's-fine don't' l'l'l mid'dle '' ' end'",
+    "'start a' 'a'b' it's' ''' x'", "'", "''a''", "a'b\nc'd", "\u00e9'a b'\u00e9",
     "\u201cQuoted,\u201d she said \u2018twice\u2019.\n\nNext...",
     "",
 ])
 def test_fast_tokenizer_equals_the_reference_regex(text):
     low = normalise(text)
     assert normalised_tokens(low) == TOKEN.findall(low)
+
+
+def test_fast_tokenizer_on_random_strings():
+    rng = np.random.default_rng(0)
+    alphabet = list("ab'' .\n\u2019\u00e9Z")
+    for _ in range(300):
+        text = "".join(rng.choice(alphabet, size=int(rng.integers(0, 30))))
+        low = normalise(text)
+        assert normalised_tokens(low) == TOKEN.findall(low), text
 
 
 def test_normalise_lowers_and_straightens_quotes():

@@ -39,30 +39,33 @@ def find(corpus: Corpus, phrases, ids: np.ndarray | None = None) -> Matches:
     for phrase in dict.fromkeys(phrases):
         tid = [corpus.index.get(t) for t in phrase]
         if phrase and None not in tid:
-            known.append((phrase, np.array(tid, dtype=np.int64)))
-    starts_out, which_out = [], []
-    if known and ids.size:
-        first = np.zeros(len(corpus.vocab), dtype=bool)
-        first[[t[0] for _, t in known]] = True
-        cand = np.flatnonzero(first[ids])
-        by_len: dict[int, list[int]] = {}
-        for j, (_, tid) in enumerate(known):
-            by_len.setdefault(tid.size, []).append(j)
-        for n, members in by_len.items():
-            pos = cand[cand <= ids.size - n]
-            if not pos.size:
-                continue
-            table = np.stack([known[j][1] for j in members])
-            codes = ngram_hash(table.ravel(), n, np.arange(len(members)) * n)
-            order = np.argsort(codes)
-            codes = codes[order]
-            h = ngram_hash(ids, n, pos)
-            slot = np.minimum(np.searchsorted(codes, h), codes.size - 1)
-            hit = codes[slot] == h
-            pos, row = pos[hit], order[slot[hit]]
-            ok = np.all(ids[pos[:, None] + np.arange(n)] == table[row], axis=1)
-            starts_out.append(pos[ok])
-            which_out.append(np.asarray(members)[row[ok]])
-    starts = np.concatenate(starts_out) if starts_out else np.zeros(0, np.int64)
-    which = np.concatenate(which_out) if which_out else np.zeros(0, np.int64)
-    return Matches([p for p, _ in known], starts, which)
+            known.append((phrase, tid))
+    by_len: dict[int, list[int]] = {}
+    for j, (phrase, _) in enumerate(known):
+        by_len.setdefault(len(phrase), []).append(j)
+    starts_out, which_out = [np.zeros(0, np.int64)], [np.zeros(0, np.int64)]
+    for n, members in by_len.items():
+        table = np.array([known[j][1] for j in members], dtype=np.int64)
+        starts, row = find_runs(ids, table, len(corpus.vocab))
+        starts_out.append(starts)
+        which_out.append(np.asarray(members, dtype=np.int64)[row])
+    return Matches([p for p, _ in known], np.concatenate(starts_out), np.concatenate(which_out))
+
+
+def find_runs(ids: np.ndarray, table: np.ndarray, vocab_size: int):
+    """(start, table row) of every occurrence of a row of ``table`` (runs of equal length)."""
+    n = table.shape[1]
+    first = np.zeros(vocab_size, dtype=bool)
+    first[table[:, 0]] = True
+    pos = np.flatnonzero(first[ids[:max(ids.size - n + 1, 0)]])
+    if not pos.size:
+        return pos, pos
+    codes = ngram_hash(table.ravel(), n, np.arange(table.shape[0]) * n)
+    order = np.argsort(codes)
+    codes = codes[order]
+    h = ngram_hash(ids, n, pos)
+    slot = np.minimum(np.searchsorted(codes, h), codes.size - 1)
+    hit = codes[slot] == h
+    pos, row = pos[hit], order[slot[hit]]
+    ok = np.all(ids[pos[:, None] + np.arange(n)] == table[row], axis=1)
+    return pos[ok], row[ok]

@@ -185,7 +185,7 @@ def check_merge_config(cfg: dict) -> list[str]:
 
 
 def lint_file(path: str | Path, *, strict: bool = False) -> Report:
-    """Check a YAML file; problems are prefixed by nothing (the caller names the file)."""
+    """Check one YAML file (unreadable or invalid YAML is one problem line)."""
     try:
         cfg = load_yaml(path)
     except ConfigError as exc:
@@ -270,8 +270,9 @@ class _Checker:
                                                  for i, m in enumerate(models)], cfg.base_model, True)
             for i, s in enumerate(slices or []):
                 where = f"{prefix}slices.{i}"
-                yield _Group(where, [(f"{where}.sources.{j}", src.model, src.layer_range)
-                                     for j, src in enumerate(s.sources)], s.base_model or cfg.base_model, False)
+                inputs = [(f"{where}.sources.{j}", src.model, src.layer_range)
+                          for j, src in enumerate(s.sources)]
+                yield _Group(where, inputs, s.base_model or cfg.base_model, False)
 
         yield from from_parts("", cfg.slices, cfg.models)
         for name, module in (cfg.modules or {}).items():
@@ -438,8 +439,8 @@ class _Checker:
                     if filt in (None, "*"):
                         continue
                     if tensors is None:
-                        self.skip(f"{cwhere}.filter '{filt}' not checked "
-                                  f"({'no model readable offline' if arch is None else f'no tensor list for {arch}'})")
+                        why = "no model readable offline" if arch is None else f"no tensor list for {arch}"
+                        self.skip(f"{cwhere}.filter '{filt}' not checked ({why})")
                     elif not any(filt in t for t in tensors):
                         self.problem(f"{cwhere}.filter: '{filt}' matches no {arch} tensor, so the "
                                      f"default value is used everywhere{M.filter_hint(filt)}")

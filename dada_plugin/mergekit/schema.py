@@ -62,8 +62,7 @@ def _check_scalar_or_gradient(value: Any, where: str) -> None:
 def check_setting(name: str, value: Any) -> None:
     """One parameter: a scalar, a gradient list, or a list of ``{filter, value}`` conditionals."""
     if isinstance(value, dict):
-        value = [value]
-        items = [(name, value[0])]
+        items = [(name, value)]
     elif isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
         items = [(f"{name}.{i}", v) for i, v in enumerate(value)]
     else:

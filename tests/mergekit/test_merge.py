@@ -11,7 +11,7 @@ import yaml
 from click.testing import CliRunner
 
 from dada_plugin.cli import dada
-from dada_plugin.errors import ConfigError, InputError
+from dada_plugin.errors import ConfigError, InputError, StepError
 from dada_plugin.mergekit.config import build_lora_fold_config, write_merge_config
 from dada_plugin.mergekit.run import run_merge
 
@@ -138,3 +138,21 @@ def test_dada_merge_refuses_before_running(tiny_mixtral, tmp_path):
     with pytest.raises(InputError):
         run_merge(good, tmp_path / "out", echo=None)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.yml", "good.yml", "out"]
+
+
+@pytest.mark.slow
+def test_dada_merge_reports_mergekit_failure_with_its_log(tiny_mixtral, tmp_path):
+    fake = tmp_path / "not-really-an-adapter"
+    fake.mkdir()
+    (fake / "adapter_config.json").write_text("{}")
+    config = tmp_path / "fold.yml"
+    config.write_text(f"models:\n  - model: {tiny_mixtral}+{fake}\nmerge_method: passthrough\n")
+    out = tmp_path / "out"
+    with pytest.raises(StepError) as err:
+        run_merge(config, out, echo=None)
+    log = tmp_path / "out.mergekit.log"
+    assert err.value.step == "mergekit" and err.value.log == str(log)
+    assert str(err.value).startswith("step 'mergekit' failed: exit code 1: ")
+    assert "Traceback" in log.read_text()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml", "not-really-an-adapter",
+                                                          "out.mergekit.log"]

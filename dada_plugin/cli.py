@@ -12,7 +12,7 @@ import importlib
 import click
 
 from dada_plugin import __version__
-from dada_plugin.errors import DadaError
+from dada_plugin.errors import DadaError, validation_lines  # noqa: F401  (re-exported)
 
 # name -> "module:attribute"; add a line here to add a subcommand.
 COMMANDS: dict[str, str] = {
@@ -29,18 +29,6 @@ COMMANDS: dict[str, str] = {
 }
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-def validation_lines(exc) -> list[str]:
-    """One readable line per field of a pydantic ValidationError."""
-    lines = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
-        msg = err.get("msg", "invalid")
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
-        lines.append(f"{loc}: {msg}")
-    return lines
 
 
 class DadaGroup(click.Group):

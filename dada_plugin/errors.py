@@ -3,6 +3,18 @@
 from __future__ import annotations
 
 
+def validation_lines(exc) -> list[str]:
+    """One readable line per field of a pydantic ValidationError: ``field.path: message``."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err.get("loc", ())) or "(top level)"
+        msg = err.get("msg", "invalid")
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        lines.append(f"{loc}: {msg}")
+    return lines
+
+
 class DadaError(Exception):
     """Base of every error dada raises on purpose."""
 

@@ -197,7 +197,7 @@ def _mergekit_problems(cfg: dict) -> list[str]:
     """What mergekit's own ``MergeConfiguration`` says (it raises RuntimeError or ValidationError)."""
     from mergekit.config import MergeConfiguration
 
-    from dada_plugin.cli import validation_lines
+    from dada_plugin.errors import validation_lines
 
     try:
         MergeConfiguration.model_validate(cfg)
@@ -213,7 +213,7 @@ def inspect_config(cfg: Any, *, strict: bool = False) -> Report:
     skipped checks (linting a config written for another machine)."""
     from pydantic import ValidationError
 
-    from dada_plugin.cli import validation_lines
+    from dada_plugin.errors import validation_lines
     from dada_plugin.tiny import set_offline
 
     set_offline()  # before mergekit (and bitsandbytes under it) is imported: no hub lookups

@@ -2,7 +2,7 @@
 
 mergekit's own models ignore unknown keys and accept any dtype or method name; this mirror
 forbids unknown keys, checks values, and raises ``ValueError`` so each failure reads as one line
-(see ``dada_plugin.cli.validation_lines``). Checks that need the models themselves (layer counts,
+(see ``dada_plugin.errors.validation_lines``). Checks that need the models themselves (layer counts,
 tensor names) live in :mod:`dada_plugin.mergekit.config`.
 """
 

@@ -32,8 +32,11 @@ def intervals(stats: dict, groups: np.ndarray, *, n_resamples: int = DEFAULT_RES
         return {name: [st.value(), st.value()] for name, st in stats.items()}
     draws = {name: np.empty(n_resamples) for name in stats}
     for b, weights in enumerate(resample_weights(groups, n_resamples, seed)):
+        done: dict[int, float] = {}  # metrics may share one statistic (TTR and distinct-1)
         for name, st in stats.items():
-            draws[name][b] = st.resample(weights)
+            if id(st) not in done:
+                done[id(st)] = st.resample(weights)
+            draws[name][b] = done[id(st)]
     tail = (1.0 - level) / 2 * 100
     out = {}
     for name, v in draws.items():

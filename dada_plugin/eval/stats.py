@@ -110,16 +110,25 @@ class Funnel:
     count: np.ndarray
     group: np.ndarray
     min_groups: int
+    _group_pairs: tuple | None = None
     limits = (0.0, 1.0)
 
+    def group_pairs(self) -> tuple[np.ndarray, np.ndarray, int]:
+        """(group, item) of each distinct pair, and the number of items (computed once)."""
+        if self._group_pairs is None:
+            n_items = int(self.item.max()) + 1 if self.item.size else 0
+            pairs = uniq(self.group[self.rec] * n_items + self.item) if n_items else self.item
+            self._group_pairs = (pairs // max(n_items, 1), pairs % max(n_items, 1), n_items)
+        return self._group_pairs
+
     def spread(self, weights: np.ndarray | None = None) -> np.ndarray:
-        """Number of distinct groups using each item."""
-        keep = np.ones(self.rec.size, bool) if weights is None else weights[self.rec] > 0
-        n_items = int(self.item.max()) + 1 if self.item.size else 0
-        if not keep.any():
-            return np.zeros(n_items, dtype=np.int64)
-        pairs = uniq(self.group[self.rec[keep]] * n_items + self.item[keep])
-        return np.bincount(pairs % n_items, minlength=n_items)
+        """Number of distinct groups using each item (among the drawn groups)."""
+        group, item, n_items = self.group_pairs()
+        if weights is not None:
+            drawn = np.bincount(self.group, weights=weights,
+                                minlength=int(group.max(initial=0)) + 1) > 0
+            item = item[drawn[group]]
+        return np.bincount(item, minlength=n_items)
 
     def _share(self, weights: np.ndarray) -> float:
         occ = self.count * weights[self.rec]

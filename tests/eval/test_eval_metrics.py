@@ -165,3 +165,17 @@ def test_resample_with_all_weights_one_is_the_value():
     corpus = build_corpus(FUNNEL + [(None, CLICHE), (None, " ".join(words500()))])
     for name, stat in statistics(corpus, load_lists(False)).items():
         assert stat.resample(np.ones(corpus.n_records)) == pytest.approx(stat.value()), name
+
+
+def test_resample_dropping_prompts_equals_measuring_the_rest():
+    # TTR, distinct-n and the funnel only look inside texts: a resample that draws some
+    # prompts once and drops the others is the same as measuring those texts alone
+    samples = FUNNEL + [("p5", "heart pounding chest"), ("p6", "quiet blue sea calm")]
+    keep = [0, 1, 4, 5]
+    stats = statistics(build_corpus(samples), load_lists(False))
+    weights = np.zeros(len(samples))
+    weights[keep] = 1
+    alone = statistics(build_corpus([samples[i] for i in keep]), load_lists(False))
+    for name in ("type_token_ratio", "distinct_2", "distinct_3", "cross_prompt_repetition"):
+        assert stats[name].resample(weights) == pytest.approx(alone[name].value()), name
+    assert alone["cross_prompt_repetition"].value() == pytest.approx(3 / 6)

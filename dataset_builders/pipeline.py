@@ -17,9 +17,9 @@ from dataset_builders import card
 from dataset_builders.clean import clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
-from dataset_builders.rewrite import BackendOptions, Completion, Job, get_backend
+from dataset_builders.rewrite import BackendOptions, Job, get_backend
 from dataset_builders.rewrite.prompt import load_template, render
-from dataset_builders.store import GroupWriter, RewriteStore, cache_key, key_prefix
+from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
@@ -59,41 +59,14 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
             progress: bool = True) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
     store before it is counted."""
-    from tqdm import tqdm
-
     prefix = key_prefix(backend.identity(), template)
     prompt = backend.needs_prompt
-    jobs = [Job(cache_key(prefix, r.question, r.original_answer) if store is not None else r.id, r.question,
-                r.original_answer, render(template, r.question, r.original_answer) if prompt else [])
+    jobs = [Job(cache_key(prefix, r.question, r.original_answer) if store is not None else r.id,
+                r.question, r.original_answer,
+                render(template, r.question, r.original_answer) if prompt else [])
             for r in records]
-    done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store is not None else {}
-    todo = list({j.key: j for j in jobs if j.key not in done}.values())
-    owner = {j.key: r.id for j, r in zip(jobs, records)}
-    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="rec", dynamic_ncols=True,
-               desc=f"rewrite [{backend.describe()}]", disable=not progress or not todo)
-
-    def counted(key: str, completion: Completion) -> None:
-        done[key] = completion
-        bar.update(1)
-
-    writer = GroupWriter(store, counted) if store is not None else None
-
-    def on_result(job: Job, completion: Completion) -> None:
-        if writer is not None and completion.error is None:
-            writer.submit(job.key, owner[job.key], completion)  # counted once committed
-        else:
-            counted(job.key, completion)
-
-    started = time.monotonic()
-    try:
-        backend.complete(todo, on_result)
-    finally:
-        try:
-            if writer is not None:
-                writer.close()
-        finally:
-            bar.close()
-    seconds = time.monotonic() - started
+    done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
+                                  desc=f"rewrite [{backend.describe()}]", progress=progress)
     result = StageResult()
     for job, rec in zip(jobs, records):
         c = done.get(job.key)
@@ -104,9 +77,6 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
         else:
             rec.answer = c.text
             result.kept.append(rec)
-    throughput = {"requested": len(todo), "cached": len(jobs) - len(todo),
-                  "seconds": round(seconds, 3),
-                  "records_per_s": round(len(todo) / seconds, 2) if todo and seconds > 0 else None}
     return result, throughput
 
 

@@ -13,7 +13,7 @@ import json
 import sqlite3
 from pathlib import Path
 
-from dataset_builders.rewrite.registry import Completion
+from dataset_builders.rewrite.registry import Completion, Job
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS rewrites (
@@ -135,3 +135,45 @@ class GroupWriter:
         self._thread.join()
         if self._error is not None:
             raise self._error
+
+
+def run_cached(jobs: list[Job], owners: list[str], backend, store: RewriteStore | None, *,
+               desc: str, progress: bool = True) -> tuple[dict[str, Completion], dict]:
+    """Complete every job whose key the store does not hold yet (duplicates once), with a
+    progress bar (rate, ETA). Answered completions are committed before they are counted;
+    returns ``{key: completion}`` for all jobs and throughput figures."""
+    import time
+
+    from tqdm import tqdm
+
+    done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store is not None else {}
+    todo = list({j.key: j for j in jobs if j.key not in done}.values())
+    owner = dict(zip((j.key for j in jobs), owners))
+    bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="rec", dynamic_ncols=True,
+               desc=desc, disable=not progress or not todo)
+
+    def counted(key: str, completion: Completion) -> None:
+        done[key] = completion
+        bar.update(1)
+
+    writer = GroupWriter(store, counted) if store is not None else None
+
+    def on_result(job: Job, completion: Completion) -> None:
+        if writer is not None and completion.error is None:
+            writer.submit(job.key, owner[job.key], completion)  # counted once committed
+        else:
+            counted(job.key, completion)
+
+    started = time.monotonic()
+    try:
+        backend.complete(todo, on_result)
+    finally:
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            bar.close()
+    seconds = time.monotonic() - started
+    return done, {"requested": len(todo), "cached": len(jobs) - len(todo),
+                  "seconds": round(seconds, 3),
+                  "records_per_s": round(len(todo) / seconds, 2) if todo and seconds > 0 else None}

@@ -21,17 +21,17 @@ Config keys (validated by axolotl through :class:`DadaArgs`):
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Literal
 
 from axolotl.integrations.base import BasePlugin
+from axolotl.utils.logging import get_logger
 from pydantic import BaseModel, field_validator, model_validator
 
 from dada_plugin.axolotl import STRATEGY
 from dada_plugin.errors import ConfigError
 
-LOG = logging.getLogger(__name__)
+LOG = get_logger("axolotl.dada")  # under axolotl's logger, so its handlers print it
 
 
 class DadaArgs(BaseModel):

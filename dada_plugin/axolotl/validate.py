@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from dada_plugin.axolotl import PLUGIN
-from dada_plugin.errors import ConfigError
+from dada_plugin.errors import ConfigError, validation_lines
 
 SPECIAL_TEMPLATES = ("tokenizer_default", "jinja")
 
@@ -74,8 +74,6 @@ def validate_axolotl_config(raw: dict, source: str | None = None):
     from axolotl.integrations.config import merge_input_args
     from axolotl.utils.config import prepare_plugins, validate_config
     from axolotl.utils.dict import DictDefault
-
-    from dada_plugin.cli import validation_lines
 
     cfg = DictDefault(copy.deepcopy(raw))
     try:

@@ -53,7 +53,7 @@ def shipped(name: str) -> dict:
     return yaml.safe_load((CONFIGS / name).read_text(encoding="utf-8"))
 
 
-def tiny_config(workdir: Path, *, model: Path, merge_base: Path, data: Path, **overrides) -> Path:
+def write_tiny_config(workdir: Path, *, model: Path, merge_base: Path, data: Path, **overrides) -> Path:
     """The shipped tiny CPU config with real paths, written to ``workdir/config.yml``."""
     cfg = shipped("tiny-cpu-lora.yml")
     cfg.update(base_model=str(model), dada_slerp_base=str(merge_base),
@@ -63,3 +63,9 @@ def tiny_config(workdir: Path, *, model: Path, merge_base: Path, data: Path, **o
     path = workdir / "config.yml"
     path.write_text(yaml.safe_dump(cfg, sort_keys=False), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def tiny_config():
+    """``tiny_config(workdir, model=..., merge_base=..., data=..., **overrides) -> config path``."""
+    return write_tiny_config

@@ -33,9 +33,23 @@ def tokenize_all(kind: str, tokenizer, cfg, jsonl):
     return [(row["input_ids"], row["labels"]) for row in out]
 
 
-def test_equals_chat_template_mistral_v1_on_every_fixture_record(hf_tokenizer, axolotl_cfg, dada_jsonl, dada_rows):
-    ours = tokenize_all(STRATEGY, hf_tokenizer, axolotl_cfg, dada_jsonl)
-    theirs = tokenize_all("chat_template", hf_tokenizer, axolotl_cfg, dada_jsonl)
+@pytest.mark.parametrize("loader", ["axolotl", "legacy", "non-legacy"])
+def test_equals_chat_template_mistral_v1_on_every_fixture_record(loader, tiny_mixtral, axolotl_cfg, dada_jsonl,
+                                                                 dada_rows):
+    """Same tokenizer on both sides: as axolotl loads it, and as transformers loads it with and
+    without ``legacy`` (which splits ``<s>[INST]`` differently in one string)."""
+    from transformers import AutoTokenizer
+
+    if loader == "axolotl":
+        from axolotl.loaders import load_tokenizer
+        from axolotl.utils.dict import DictDefault
+
+        tokenizer = load_tokenizer(DictDefault(base_model=str(tiny_mixtral), tokenizer_config=str(tiny_mixtral),
+                                               sequence_len=2048))
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(str(tiny_mixtral), legacy=loader == "legacy")
+    ours = tokenize_all(STRATEGY, tokenizer, axolotl_cfg, dada_jsonl)
+    theirs = tokenize_all("chat_template", tokenizer, axolotl_cfg, dada_jsonl)
     assert len(ours) == len(theirs) == len(dada_rows) == 99
     mismatched = [row["id"] for row, a, b in zip(dada_rows, ours, theirs) if a != b]
     assert mismatched == []

@@ -1,0 +1,93 @@
+"""Generation for ``dada eval``: answers from several models on one prompt set, with the same
+sampling settings for each, cached and resumable like the builder's rewrites (same store, same
+backends: an OpenAI-compatible URL or a local transformers path)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from dada_plugin.errors import ConfigError
+
+N_SLOP_PROMPTS, N_ALPACA_PROMPTS = 12, 12
+
+
+def parse_model(spec: str) -> tuple[str, str, dict]:
+    """``NAME=URL`` (served model id = NAME), ``NAME=MODEL_ID@URL`` or ``NAME=PATH`` ->
+    (name, backend, BackendOptions fields)."""
+    name, sep, target = spec.partition("=")
+    if not sep or not name or not target:
+        raise ConfigError(f"--model {spec!r}: expected NAME=URL, NAME=MODEL_ID@URL or NAME=PATH")
+    model_id, at, url = target.rpartition("@")
+    if at and url.startswith(("http://", "https://")):
+        return name, "openai", {"model": model_id, "base_urls": [url]}
+    if target.startswith(("http://", "https://")):
+        return name, "openai", {"model": name, "base_urls": [target]}
+    if not Path(target).is_dir():
+        raise ConfigError(f"--model {spec!r}: {target} is neither an http(s) URL nor a local model folder")
+    return name, "transformers", {"model": str(Path(target).resolve())}
+
+
+def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMPTS) -> list[str]:
+    """A fixed subset: the first slop-score benchmark prompts plus the first Alpaca questions of
+    the bundled sample (no ``<nooutput>`` ones)."""
+    from dada_plugin.demo import sample_path
+    from dada_plugin.eval.lists import benchmark_prompts
+    from dataset_builders.load import load
+
+    alpaca = [r.question for r in load(sample_path()).kept[:n_alpaca]]
+    return benchmark_prompts()[:n_slop] + alpaca
+
+
+def read_prompts(path: str | Path) -> list[str]:
+    """A JSON list of strings, or a text file with one prompt per line."""
+    from dada_plugin.errors import InputError
+
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if text.lstrip().startswith("["):
+        prompts = json.loads(text)
+        if not all(isinstance(p, str) for p in prompts):
+            raise InputError(path, "a prompt list must hold strings only")
+        return prompts
+    return [line for line in text.splitlines() if line.strip()]
+
+
+def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
+             progress: bool = True) -> tuple[dict[str, list[tuple[str, str]]], dict]:
+    """Generate per model; returns ({name: [(prompt, output), ...]}, {name: failures})."""
+    from dada_plugin import io
+    from dataset_builders.rewrite import Job, get_backend
+    from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached
+
+    outdir = Path(outdir)
+    parsed = [parse_model(spec) for spec in specs]
+    names = [name for name, _, _ in parsed]
+    if len(set(names)) != len(names):
+        raise ConfigError(f"model names must be distinct: {', '.join(names)}")
+    store = RewriteStore(outdir / "cache" / "generations.sqlite")
+    samples: dict[str, list[tuple[str, str]]] = {}
+    failures: dict[str, int] = {}
+    rows = []
+    try:
+        for name, kind, fields in parsed:
+            backend = get_backend(kind, sampling.model_copy(update=fields))
+            prefix = key_prefix(backend.identity(), "generate")
+            jobs = [Job(cache_key(prefix, p, ""), p, "", [{"role": "user", "content": p}])
+                    for p in prompts]
+            done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,
+                                 desc=f"generate [{name}]", progress=progress)
+            samples[name] = []
+            failures[name] = 0
+            for job in jobs:
+                c = done[job.key]
+                if c.error is not None or not c.text:
+                    failures[name] += 1
+                    continue
+                samples[name].append((job.question, c.text))
+                rows.append({"model": name, "prompt": job.question, "output": c.text,
+                             "finish_reason": c.finish_reason})
+    finally:
+        store.close()
+    io.write_jsonl(outdir / "generations.jsonl", rows)
+    return samples, failures

@@ -15,6 +15,7 @@ Memory model (decimal GB, per GPU before any FSDP sharding), each term printed:
   one layer recomputed (tokens x (16 hidden + 6 top-k intermediate + 4 heads x seq) x 2 bytes)
   and fp32 logits with their gradient (tokens x vocab x 8 bytes), tokens = micro-batch x seq
 - 1 GB for the CUDA context and allocator slack
+- ``gpus`` > 1 (FSDP): base, LoRA, gradients and optimizer state divided among the GPUs
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ class Plan:
             f"model: {self.model} ({self.total_params:,} parameters)",
             f"LoRA r={self.lora_r} on {self.targets}: {self.trainable_params:,} trainable parameters "
             f"({100 * self.trainable_params / self.total_params:.2f}%)",
-            f"estimated GPU memory: {self.memory_gb:.1f} GB "
+            f"estimated GPU memory: {self.memory_gb:.1f} GB per GPU: "
             + ", ".join(f"{k} {v:.1f}" for k, v in self.memory_breakdown_gb.items()),
             "assumptions: " + ", ".join(f"{k}={v}" for k, v in self.assumptions.items()),
         ]
@@ -126,7 +127,7 @@ def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str
 
 def estimate(config: dict, counts: dict, *, four_bit: bool = True, quantize_experts: bool = True,
              micro_batch_size: int = 1, sequence_len: int = 2048, optimizer_bytes: int = 2,
-             gradient_checkpointing: bool = True) -> dict[str, float]:
+             gradient_checkpointing: bool = True, gpus: int = 1) -> dict[str, float]:
     """The memory terms in GB (see the module docstring)."""
     hidden = config["hidden_size"]
     layers = config["num_hidden_layers"]
@@ -151,6 +152,8 @@ def estimate(config: dict, counts: dict, *, four_bit: bool = True, quantize_expe
         "activations": kept + layer_work + tokens * vocab * 8,
         "cuda": GB,
     }
+    for sharded in ("base", "lora", "grads", "optimizer"):
+        terms[sharded] /= gpus
     return {k: round(v / GB, 2) for k, v in terms.items()}
 
 
@@ -162,30 +165,34 @@ def _expert_params(config: dict) -> int:
 def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None = None,
               targets: str = "attention", four_bit: bool = True, quantize_experts: bool = True,
               micro_batch_size: int = 1, sequence_len: int = 2048, optimizer: str = "adamw_bnb_8bit",
-              gradient_checkpointing: bool = True) -> Plan:
+              gradient_checkpointing: bool = True, gpus: int = 1) -> Plan:
     from dada_plugin.axolotl import TARGETS
 
     if targets not in TARGETS:
         raise ConfigError(f"targets: '{targets}' is not one of {', '.join(TARGETS)}")
     if lora_r < 1:
         raise ConfigError(f"lora_r: must be a positive integer, got {lora_r}")
+    if gpus < 1 or micro_batch_size < 1 or sequence_len < 1:
+        raise ConfigError("gpus, micro_batch_size and sequence_len must be positive")
     config = load_model_config(model)
     counts = count_params(config, lora_r, lora_alpha, targets)
     optimizer_bytes = 2 if "8bit" in optimizer else 8
     terms = estimate(config, counts, four_bit=four_bit, quantize_experts=quantize_experts,
                      micro_batch_size=micro_batch_size, sequence_len=sequence_len,
-                     optimizer_bytes=optimizer_bytes, gradient_checkpointing=gradient_checkpointing)
+                     optimizer_bytes=optimizer_bytes, gradient_checkpointing=gradient_checkpointing,
+                     gpus=gpus)
     return Plan(
         model=model, targets=targets, lora_r=lora_r, total_params=counts["total"],
         trainable_params=counts["trainable"], quantized_params=counts["quantized"] if four_bit else 0,
         memory_gb=round(sum(terms.values()), 1), memory_breakdown_gb=terms,
         assumptions={"base": "nf4" if four_bit else "bf16", "quantize_moe_experts": quantize_experts,
                      "micro_batch_size": micro_batch_size, "sequence_len": sequence_len,
-                     "optimizer": optimizer, "gradient_checkpointing": gradient_checkpointing},
+                     "optimizer": optimizer, "gradient_checkpointing": gradient_checkpointing,
+                     "gpus": gpus},
     )
 
 
-def plan_for_recipe(cfg: dict, model_config: str | None = None) -> Plan:
+def plan_for_recipe(cfg: dict, model_config: str | None = None, gpus: int = 1) -> Plan:
     """The plan of an axolotl recipe dict (as :mod:`.recipe` writes it)."""
     targets = "attention+experts" if cfg.get("lora_target_parameters") else "attention"
     return make_plan(
@@ -193,4 +200,4 @@ def plan_for_recipe(cfg: dict, model_config: str | None = None) -> Plan:
         four_bit=bool(cfg.get("load_in_4bit")), quantize_experts=bool(cfg.get("quantize_moe_experts")),
         micro_batch_size=cfg.get("micro_batch_size") or 1, sequence_len=cfg.get("sequence_len") or 512,
         optimizer=cfg.get("optimizer") or "adamw_torch_fused",
-        gradient_checkpointing=bool(cfg.get("gradient_checkpointing")))
+        gradient_checkpointing=bool(cfg.get("gradient_checkpointing")), gpus=gpus)

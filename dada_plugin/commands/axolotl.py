@@ -112,9 +112,11 @@ def axolotl_check(configs):
 @click.option("--sequence-len", type=int, default=2048, show_default=True, help="Tokens per row.")
 @click.option("--optimizer", default="adamw_bnb_8bit", show_default=True,
               help="axolotl optimizer name; names with '8bit' keep 2 bytes of state per parameter, others 8.")
+@click.option("--gpus", type=int, default=1, show_default=True,
+              help="GPUs sharing the run with FSDP: base, LoRA, gradients and optimizer state divided among them.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON object (trainable_params, memory_gb, ...).")
 def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, micro_batch_size,
-         sequence_len, optimizer, as_json):
+         sequence_len, optimizer, gpus, as_json):
     """Count trainable parameters exactly (meta device, from config.json; no weights) and
     estimate GPU memory for a LoRA/QLoRA run.
 
@@ -124,7 +126,7 @@ def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, 
 
         dada plan --model mixtral-8x7b --lora-r 512 --targets attention+experts --json
 
-        dada plan --config dada.yml
+        dada plan --config axolotl_configs/mixtral-itr-dada-qlora-fsdp.yml --gpus 4
     """
     from dada_plugin.axolotl.plan import make_plan, plan_for_recipe
 
@@ -134,12 +136,12 @@ def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, 
 
         cfg = load_yaml_config(recipe)
         source = model if model != "mixtral-8x7b" else model_config_source(str(cfg.get("base_model", "")))
-        result = plan_for_recipe(cfg, source)
+        result = plan_for_recipe(cfg, source, gpus=gpus)
     else:
         result = make_plan(model, lora_r=lora_r, lora_alpha=lora_alpha, targets=targets,
                            four_bit=adapter == "qlora", quantize_experts=quantize_experts,
                            micro_batch_size=micro_batch_size, sequence_len=sequence_len,
-                           optimizer=optimizer)
+                           optimizer=optimizer, gpus=gpus)
     if as_json:
         click.echo(json.dumps(result.to_json(), indent=2))
     else:

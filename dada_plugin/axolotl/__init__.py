@@ -17,3 +17,10 @@ ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 # peft's ``target_parameters`` (there are no w1/w2/w3 modules any more).
 EXPERTS = ("mlp.experts.gate_up_proj", "mlp.experts.down_proj")
 TARGETS = {"attention": (ATTENTION, ()), "attention+experts": (ATTENTION, EXPERTS)}
+
+
+def slerp_t(value: float) -> float:
+    """A SLERP t for a pydantic validator: within [0, 1] (mergekit extrapolates outside)."""
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"must be within [0, 1] (0 = the merge base, 1 = the trained model), got {value}")
+    return value

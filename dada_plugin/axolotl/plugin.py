@@ -28,7 +28,7 @@ from axolotl.integrations.base import BasePlugin
 from axolotl.utils.logging import get_logger
 from pydantic import BaseModel, field_validator, model_validator
 
-from dada_plugin.axolotl import STRATEGY
+from dada_plugin.axolotl import STRATEGY, slerp_t
 from dada_plugin.errors import ConfigError
 
 LOG = get_logger("axolotl.dada")  # under axolotl's logger, so its handlers print it
@@ -55,12 +55,7 @@ class DadaArgs(BaseModel):
             raise ValueError(f"must be at least 2 (BOS and EOS), got {value}")
         return value
 
-    @field_validator("dada_slerp_t")
-    @classmethod
-    def _t_in_range(cls, value: float) -> float:
-        if not 0.0 <= value <= 1.0:
-            raise ValueError(f"must be within [0, 1] (0 = the merge base, 1 = the trained model), got {value}")
-        return value
+    _t_in_range = field_validator("dada_slerp_t")(slerp_t)
 
     @field_validator("dada_slerp_file")
     @classmethod

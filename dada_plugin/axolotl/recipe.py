@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
-from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS
+from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS, slerp_t
 
 SEED_MODEL = "Mixtral-Instruct-ITR-8x7B"
 SEED_MERGE_BASE = "Verdict-8x7B"
@@ -57,12 +57,7 @@ class RecipeOptions(BaseModel):
             raise ValueError(f"must be in (0, 1), got {value}")
         return value
 
-    @field_validator("merge_t")
-    @classmethod
-    def _t(cls, value: float) -> float:
-        if not 0 <= value <= 1:
-            raise ValueError(f"must be within [0, 1], got {value}")
-        return value
+    _t = field_validator("merge_t")(slerp_t)
 
     @model_validator(mode="after")
     def _packing(self):

@@ -44,6 +44,7 @@ def test_axolotl_train_tiny(adapter, tiny_mixtral, tiny_mixtral_b, dada_jsonl, t
 
     losses = [float(x) for x in re.findall(r"'loss': '([^']+)'", output)]
     assert len(losses) == 3 and all(math.isfinite(x) for x in losses), losses
+    print(f"{adapter}: losses {losses}")  # shown with -s / -rP
     trainable = int(re.search(r"trainable params: ([\d,]+)", output).group(1).replace(",", ""))
     assert trainable == TINY_TRAINABLE == make_plan(str(tiny_mixtral), lora_r=8,
                                                     targets="attention+experts").trainable_params

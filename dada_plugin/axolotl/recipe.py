@@ -198,7 +198,8 @@ def title(o: RecipeOptions, trainable: int | None, memory_gb: float | None) -> s
     head = [
         "DADA seed recipe for axolotl 0.21, written by:",
         f"  dada axolotl-config -o THIS_FILE {changed}".rstrip(),
-        "Train: AXOLOTL_DO_NOT_TRACK=1 axolotl train THIS_FILE",
+        "Train: AXOLOTL_DO_NOT_TRACK=1 axolotl train THIS_FILE"
+        + (" --launcher torchrun -- --nproc_per_node N_GPUS" if o.multi_gpu == "fsdp" else ""),
         f"LoRA targets: {o.targets}" + (f" -> {trainable:,} trainable parameters" if trainable else ""),
     ]
     if memory_gb is not None:

@@ -1,0 +1,68 @@
+"""The whole chain: `dada demo` for real (build, tiny models, axolotl QLoRA, mergekit, eval)."""
+
+import json
+import math
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.errors import StepError
+from dada_plugin.steps import Step, StepRunner
+
+STEPS = ["build", "models", "train", "merge", "eval-dataset", "eval-models"]
+
+
+@pytest.mark.demo
+@pytest.mark.slow
+def test_demo_end_to_end_and_rerun_skips(tmp_path):
+    out = tmp_path / "demo"
+    result = CliRunner().invoke(dada, ["demo", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    heads = re.findall(r"^\[(\d)/6\] ([a-z-]+): ", result.output, re.M)
+    assert [name for _, name in heads] == STEPS
+    assert "axolotl train " in result.output and "mergekit-yaml " in result.output
+    assert result.output.endswith(f"report: {out / 'report.md'}\n")
+
+    report = (out / "report.md").read_text()
+    assert "Kept **84** of 100 records" in report
+    losses = [float(x) for x in re.search(r"loss per step: (.*)\.$", report, re.M).group(1).split(", ")]
+    assert len(losses) == 3 and all(math.isfinite(x) for x in losses)
+    tensors = int(re.search(r"Merged model: (\d+) tensors", report).group(1))
+    assert tensors == 21  # tiny Mixtral, 2 layers: embed, norm, lm_head + 9 per layer
+    card = (out / "merged" / "README.md").read_text()
+    assert "- mergekit" in card and "- dada" in card and "dada_slerp_base" in card  # both YAMLs
+    dataset = json.loads((out / "eval" / "dataset" / "report.json").read_text())
+    assert set(dataset["models"]) == {"original_answer", "answer"}
+    assert (out / "eval" / "dataset" / "charts" / "slop_list_matches_per_1k_words.png").read_bytes()[:4] == b"\x89PNG"
+    models = json.loads((out / "eval" / "models" / "report.json").read_text())
+    assert set(models["models"]) == {"base", "merge"}
+
+    again = CliRunner().invoke(dada, ["demo", "-o", str(out)])
+    assert again.exit_code == 0, again.output
+    assert again.output.count("skipped (finished earlier") == 6
+
+
+def test_failed_step_names_itself_and_its_log(tmp_path):
+    def boom():
+        print("working...")
+        raise RuntimeError("no space left")
+
+    ran = []
+    steps = [Step("first", "dada first", lambda: ran.append(1) or {"n": 1}),
+             Step("second", "dada second", boom), Step("third", "dada third", lambda: ran.append(3))]
+    lines = []
+    with pytest.raises(StepError) as info:
+        StepRunner(tmp_path, echo=lines.append).run(steps)
+    log = tmp_path / "logs" / "second.log"
+    assert str(info.value) == f"step 'second' failed: RuntimeError: no space left (log: {log})"
+    assert "working..." in log.read_text() and "Traceback" in log.read_text()
+    assert ran == [1]
+    assert lines == ["[1/3] first: dada first", "      done in 0.0 s", "[2/3] second: dada second"]
+    # a rerun skips the finished step and retries the failed one
+    lines.clear()
+    steps[1] = Step("second", "dada second", lambda: {"ok": True})
+    results = StepRunner(tmp_path, echo=lines.append).run(steps)
+    assert lines[0].startswith("[1/3] first: dada first\n      skipped (finished earlier")
+    assert results["first"]["n"] == 1 and ran == [1, 3]

@@ -29,7 +29,7 @@ from axolotl.utils.logging import get_logger
 from pydantic import BaseModel, field_validator, model_validator
 
 from dada_plugin.axolotl import STRATEGY, slerp_t
-from dada_plugin.errors import ConfigError
+from dada_plugin.errors import ConfigError, InputError
 
 LOG = get_logger("axolotl.dada")  # under axolotl's logger, so its handlers print it
 
@@ -85,12 +85,15 @@ def _is_dada_dataset(ds) -> bool:
 
 
 def dada_rows(path: str | Path) -> list[dict]:
-    """Rows of a local ``dada.jsonl`` (JSON lines)."""
+    """Rows of a local ``dada.jsonl`` (JSON lines); InputError names a bad line."""
     rows = []
     with open(path, encoding="utf-8") as fh:
-        for line in fh:
+        for number, line in enumerate(fh, 1):
             if line.strip():
-                rows.append(json.loads(line))
+                try:
+                    rows.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise InputError(path, f"not JSON: {exc.msg}", line=number) from None
     return rows
 
 
@@ -114,14 +117,18 @@ def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
     return seen, too_long
 
 
-def slerp_recipe(cfg, with_adapter: bool = True) -> dict:
-    """The mergekit SLERP config for the adapter this run writes to ``output_dir`` (checked:
-    ConfigError lists every problem). Local paths become absolute, hub ids stay.
-    ``with_adapter=False`` checks the rest before training, when there is no adapter yet."""
+def slerp_recipe(cfg, trained: bool = True) -> dict:
+    """The mergekit SLERP config for what this run writes to ``output_dir``: ``base_model`` with
+    the adapter folded in (``MODEL+ADAPTER``), or the full model a run without adapter saves.
+    Checked (ConfigError lists every problem); local paths become absolute, hub ids stay.
+    ``trained=False`` checks the rest before training, when ``output_dir`` holds nothing yet."""
     from dada_plugin.mergekit.config import build_slerp_config, check_merge_config
 
-    lora = str(Path(cfg.output_dir).resolve()) if with_adapter else None
-    recipe = build_slerp_config(base=cfg.dada_slerp_base, model=cfg.base_model, t=cfg.dada_slerp_t,
+    output = str(Path(cfg.output_dir).resolve())
+    model, lora = cfg.base_model, None
+    if trained:
+        model, lora = (cfg.base_model, output) if cfg.adapter else (output, None)
+    recipe = build_slerp_config(base=cfg.dada_slerp_base, model=model, t=cfg.dada_slerp_t,
                                 lora=lora, dtype=cfg.dada_slerp_dtype)
     problems = check_merge_config(recipe)
     if problems:
@@ -137,7 +144,7 @@ class DadaPlugin(BasePlugin):
 
     def load_datasets(self, cfg, preprocess: bool = False):
         if cfg.dada_slerp_base and cfg.output_dir:
-            slerp_recipe(cfg, with_adapter=False)  # fail before tokenising and training, not after
+            slerp_recipe(cfg, trained=False)  # fail before tokenising and training, not after
         if (cfg.dada_check_rows or "warn") == "off":
             return None
         from axolotl.loaders import load_tokenizer

@@ -25,7 +25,7 @@ def adapter_dir(tiny_mixtral, tmp_path_factory):
 def plugin_cfg(tiny_mixtral, **keys):
     from axolotl.utils.dict import DictDefault
 
-    defaults = dict(dada_slerp_base=None, dada_slerp_t=0.5, dada_slerp_dtype="float32",
+    defaults = dict(adapter="lora", dada_slerp_base=None, dada_slerp_t=0.5, dada_slerp_dtype="float32",
                     dada_slerp_file="slerp.yml", dada_check_rows="warn", dada_max_row_tokens=None)
     return DictDefault(base_model=str(tiny_mixtral), tokenizer_config=str(tiny_mixtral), sequence_len=128,
                        **{**defaults, **keys})
@@ -49,6 +49,31 @@ def test_post_train_writes_a_valid_recipe_and_is_idempotent(tiny_mixtral, tiny_m
     models = [s["model"] for s in recipe["slices"][0]["sources"]]
     assert models == [str(tiny_mixtral_b), f"{tiny_mixtral}+{adapter_dir}"]
     assert sorted(p.name for p in adapter_dir.glob("*slerp*")) == ["slerp.yml"]  # no temp files left
+
+
+def test_full_finetune_recipe_merges_the_saved_model(tiny_mixtral, tiny_mixtral_b, tmp_path):
+    import shutil
+
+    from dada_plugin.axolotl.plugin import DadaPlugin
+    from dada_plugin.mergekit.config import check_merge_config, load_yaml
+
+    out = tmp_path / "full"
+    shutil.copytree(tiny_mixtral, out)  # what a run without adapter saves: a whole model
+    DadaPlugin().post_train(plugin_cfg(tiny_mixtral, adapter=None, dada_slerp_base=str(tiny_mixtral_b),
+                                       output_dir=str(out)), None)
+    recipe = load_yaml(out / "slerp.yml")
+    assert check_merge_config(recipe) == []
+    assert [s["model"] for s in recipe["slices"][0]["sources"]] == [str(tiny_mixtral_b), str(out)]
+
+
+def test_bad_jsonl_line_is_named(tmp_path):
+    from dada_plugin.axolotl.plugin import dada_rows
+    from dada_plugin.errors import InputError
+
+    path = tmp_path / "dada.jsonl"
+    path.write_text('{"id": "a"}\n{"id": \n')
+    with pytest.raises(InputError, match="dada.jsonl, line 2: not JSON"):
+        dada_rows(path)
 
 
 def test_no_merge_partner_no_recipe(tiny_mixtral, adapter_dir, tmp_path):

@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "build": "dada_plugin.commands.build:build",
     "decompile": "dada_plugin.commands.build:decompile",
     "demo": "dada_plugin.commands.demo:demo",
+    "run": "dada_plugin.commands.run:run",
     "slop": "dada_plugin.commands.slop:slop",
     "eval": "dada_plugin.commands.eval:eval_",
     "merge-config": "dada_plugin.commands.merge:merge_config",

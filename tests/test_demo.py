@@ -11,7 +11,7 @@ from dada_plugin.cli import dada
 from dada_plugin.errors import StepError
 from dada_plugin.steps import Step, StepRunner
 
-STEPS = ["build", "models", "train", "merge", "eval-dataset", "eval-models"]
+STEPS = ["build", "models", "axolotl-config", "train", "merge", "eval-dataset", "eval-models"]
 
 
 @pytest.mark.demo
@@ -20,7 +20,7 @@ def test_demo_end_to_end_and_rerun_skips(tmp_path):
     out = tmp_path / "demo"
     result = CliRunner().invoke(dada, ["demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    heads = re.findall(r"^\[(\d)/6\] ([a-z-]+): ", result.output, re.M)
+    heads = re.findall(r"^\[(\d)/7\] ([a-z-]+): ", result.output, re.M)
     assert [name for _, name in heads] == STEPS
     assert "axolotl train " in result.output and "mergekit-yaml " in result.output
     assert result.output.endswith(f"report: {out / 'report.md'}\n")
@@ -41,7 +41,7 @@ def test_demo_end_to_end_and_rerun_skips(tmp_path):
 
     again = CliRunner().invoke(dada, ["demo", "-o", str(out)])
     assert again.exit_code == 0, again.output
-    assert again.output.count("skipped (finished earlier") == 6
+    assert again.output.count("skipped (finished earlier") == 7
 
 
 def test_failed_step_names_itself_and_its_log(tmp_path):

@@ -1,0 +1,304 @@
+"""``dada run RECIPE.yml``: the DADA chain for real models from one recipe file.
+
+Steps, in order: ``build`` (dada build) -> ``axolotl-config`` (writes WORKDIR/train/dada.yml) ->
+``train`` (axolotl train) -> ``merge`` (mergekit SLERP of the adapter-folded model onto the
+partner) -> ``eval-dataset`` -> ``eval-models``. Each can be run alone (``--only``), skipped
+(``--skip``), and is skipped on a rerun once finished. ``dada demo`` is this chain on tiny
+stand-ins.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from dada_plugin.errors import ConfigError, InputError, StepError
+from dada_plugin.steps import Step
+
+STEP_NAMES = ("build", "axolotl-config", "train", "merge", "eval-dataset", "eval-models")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+
+
+class DataSection(_Strict):
+    input: str = Field(description="Alpaca JSON/JSONL")
+    backend: Literal["openai", "transformers", "heuristic", "none"] = "openai"
+    model: str | None = None
+    base_urls: list[str] = Field(default_factory=list)
+    api_key_env: str = "OPENAI_API_KEY"
+    concurrency: int = Field(8, ge=1)
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_new_tokens: int = Field(256, ge=1)
+    seed: int | None = None
+    style_prompt: str | None = None
+    tokenizer: str | None = None
+    max_tokens: int = Field(128, ge=8)
+
+
+class TrainSection(_Strict):
+    config: str | None = Field(None, description="an axolotl YAML to start from (paths are set by dada)")
+    recipe: dict[str, Any] = Field(default_factory=dict,
+                                   description="dada axolotl-config options when no config is given")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="axolotl keys set last")
+    launcher: Literal["accelerate", "python"] = "accelerate"
+
+    @field_validator("recipe")
+    @classmethod
+    def _recipe(cls, value: dict) -> dict:
+        from dada_plugin.axolotl.recipe import RecipeOptions
+
+        fixed = {"base_model", "dataset", "output_dir", "merge_base", "merge_t"} & set(value)
+        if fixed:
+            raise ValueError(f"set by the recipe's other sections, not here: {', '.join(sorted(fixed))}")
+        from pydantic import ValidationError
+
+        from dada_plugin.errors import validation_lines
+
+        try:
+            RecipeOptions(**value)
+        except ValidationError as exc:
+            raise ValueError("; ".join(validation_lines(exc))) from None
+        return value
+
+
+class MergeSection(_Strict):
+    base: str = Field(description="the merge partner, the t = 0 end (seed: Verdict-8x7B)")
+    t: float | list[float] = 0.5
+    dtype: str = "bfloat16"
+
+    @field_validator("t")
+    @classmethod
+    def _t(cls, value):
+        for v in value if isinstance(value, list) else [value]:
+            if not 0 <= v <= 1:
+                raise ValueError(f"t must be within [0, 1], got {v}")
+        return value
+
+
+class EvalSection(_Strict):
+    models: dict[str, str] = Field(default_factory=dict, description="NAME: URL or PATH")
+    include_merge: bool = True
+    prompts: str | None = None
+    n_prompts: int | None = Field(None, ge=2, description="size of the default prompt subset")
+    temperature: float = Field(0.7, ge=0, le=2)
+    max_new_tokens: int = Field(512, ge=1)
+    seed: int | None = None
+
+
+class Recipe(_Strict):
+    workdir: str
+    base_model: str = Field(description="the model trained and merged (seed: Mixtral-Instruct-ITR-8x7B)")
+    data: DataSection
+    train: TrainSection = Field(default_factory=TrainSection)
+    merge: MergeSection
+    eval: EvalSection = Field(default_factory=EvalSection)
+
+
+def _local(value: str | None, root: Path) -> str | None:
+    """Paths in a recipe (absolute, ``./``/``../``-relative to its folder, ``~``, or existing
+    there) become absolute; anything else (a URL, a hub id) stays as written."""
+    if value is None or re.match(r"^[a-z]+://", value):
+        return value
+    path = Path(value).expanduser()
+    if path.is_absolute():
+        return str(path)
+    candidate = (root / path).resolve()
+    return str(candidate) if value.startswith((".", "~")) or candidate.exists() else value
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    import yaml
+
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except yaml.YAMLError as exc:
+        raise InputError(path, f"not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise InputError(path, "a recipe is a YAML mapping")
+    recipe = Recipe.model_validate(raw)
+    root = path.resolve().parent
+    recipe.workdir = _local(recipe.workdir, root)
+    recipe.base_model = _local(recipe.base_model, root)
+    recipe.data.input = _local(recipe.data.input, root)
+    recipe.data.style_prompt = _local(recipe.data.style_prompt, root)
+    recipe.train.config = _local(recipe.train.config, root)
+    recipe.merge.base = _local(recipe.merge.base, root)
+    recipe.eval.prompts = _local(recipe.eval.prompts, root)
+    recipe.eval.models = {k: _local(v, root) for k, v in recipe.eval.models.items()}
+    return recipe
+
+
+class Chain:
+    """The steps of one recipe, with the folders they share."""
+
+    def __init__(self, recipe: Recipe):
+        self.r = recipe
+        self.work = Path(recipe.workdir)
+        self.data = self.work / "data"
+        self.train_dir = self.work / "train"
+        self.axolotl_yaml = self.train_dir / "dada.yml"
+        self.adapter = self.train_dir / "adapter"
+        self.merge_yaml = self.work / "merge" / "slerp.yml"
+        self.merged = self.work / "merged"
+        self.eval_dir = self.work / "eval"
+
+    # -- steps -------------------------------------------------------------------------------
+    def build(self):
+        from dataset_builders.pipeline import BuildOptions, build
+        from dataset_builders.rewrite import BackendOptions
+
+        d = self.r.data
+        backend = BackendOptions(model=d.model, base_urls=d.base_urls, api_key_env=d.api_key_env,
+                                 concurrency=d.concurrency, temperature=d.temperature,
+                                 max_new_tokens=d.max_new_tokens, seed=d.seed)
+        result = build(d.input, self.data, BuildOptions(
+            backend=d.backend, backend_options=backend, style_prompt=d.style_prompt,
+            tokenizer=d.tokenizer, max_tokens=d.max_tokens, progress=False))
+        s = result.stats
+        return {"kept": s["kept"], "records_read": s["records_read"], "stages": s["stages"],
+                "token_lengths": s["token_lengths"]}
+
+    def axolotl_config(self):
+        import yaml
+
+        from dada_plugin.axolotl.validate import validate_axolotl_config
+        from dada_plugin.io import write_text
+
+        t, m = self.r.train, self.r.merge
+        paths = {"base_model": self.r.base_model, "output_dir": str(self.adapter),
+                 "dataset_prepared_path": str(self.train_dir / "prepared"),
+                 "dada_slerp_base": m.base, "dada_slerp_t": m.t if not isinstance(m.t, list) else 0.5}
+        if t.config:
+            cfg = yaml.safe_load(Path(t.config).read_text(encoding="utf-8"))
+            cfg.update(paths)
+            cfg["datasets"][0]["path"] = str(self.data / "dada.jsonl")
+            text = None
+        else:
+            from dada_plugin.axolotl.recipe import RecipeOptions, make_recipe
+
+            options = RecipeOptions(base_model=self.r.base_model, dataset=str(self.data / "dada.jsonl"),
+                                    output_dir=str(self.adapter), merge_base=m.base,
+                                    merge_t=paths["dada_slerp_t"], **t.recipe)
+            text, cfg, _ = make_recipe(options)
+        if t.overrides or text is None:
+            cfg.update(t.overrides)
+            validate_axolotl_config(cfg, source=str(self.axolotl_yaml))
+            text = yaml.safe_dump(cfg, sort_keys=False)
+        write_text(self.axolotl_yaml, text)
+        return {"config": str(self.axolotl_yaml)}
+
+    def train(self):
+        from dada_plugin.tiny import offline_env
+
+        log = self.work / "logs" / "axolotl-train.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        exe = Path(sys.executable).with_name("axolotl")
+        cmd = [str(exe), "train", str(self.axolotl_yaml), "--launcher", self.r.train.launcher]
+        proc = subprocess.run(cmd, cwd=self.train_dir, env=offline_env(), capture_output=True, text=True)
+        output = proc.stdout + proc.stderr
+        log.write_text(output, encoding="utf-8")
+        if proc.returncode != 0:
+            last = output.strip().splitlines()[-1] if output.strip() else "no output"
+            raise StepError("train", f"axolotl exited with {proc.returncode}: {last}", str(log))
+        losses = [float(x) for x in re.findall(r"'loss': '?([0-9.eE+-]+)'?", output)]
+        trainable = re.search(r"trainable params: ([\d,]+)", output)
+        return {"losses": losses, "log": str(log),
+                "trainable_params": int(trainable.group(1).replace(",", "")) if trainable else None}
+
+    def merge(self):
+        from dada_plugin.mergekit.config import build_slerp_config, write_merge_config
+        from dada_plugin.mergekit.run import run_merge
+
+        m = self.r.merge
+        cfg = build_slerp_config(m.base, self.r.base_model, t=m.t, lora=str(self.adapter), dtype=m.dtype)
+        write_merge_config(cfg, self.merge_yaml)
+        run_merge(self.merge_yaml, self.merged, axolotl_config=self.axolotl_yaml, force=True, echo=None)
+        from safetensors import safe_open
+
+        tensors = sum(len(safe_open(str(f), "np").keys()) for f in self.merged.glob("*.safetensors"))
+        return {"config": str(self.merge_yaml), "tensors": tensors, "card": str(self.merged / "README.md")}
+
+    def eval_dataset(self):
+        from dada_plugin.eval.report import write_report
+        from dada_plugin.eval.sources import read_source
+
+        out = self.eval_dir / "dataset"
+        write_report(read_source(self.data / "dada.jsonl").columns, out,
+                     title="Dataset: original vs rewritten answers")
+        return {"report": str(out / "report.md")}
+
+    def eval_models(self):
+        from dada_plugin.eval.generate import default_prompts, generate, read_prompts
+        from dada_plugin.eval.report import write_report
+        from dataset_builders.rewrite import BackendOptions
+
+        e = self.r.eval
+        models = dict(e.models)
+        if e.include_merge:
+            models["merge"] = str(self.merged)
+        if not models:
+            raise ConfigError("eval.models is empty and eval.include_merge is false: nothing to compare")
+        if e.prompts:
+            prompts = read_prompts(e.prompts)
+        elif e.n_prompts:
+            prompts = default_prompts(e.n_prompts // 2, e.n_prompts - e.n_prompts // 2)
+        else:
+            prompts = default_prompts()
+        sampling = BackendOptions(temperature=e.temperature, max_new_tokens=e.max_new_tokens,
+                                  seed=e.seed, batch_size=min(len(prompts), 16))
+        out = self.eval_dir / "models"
+        columns, failures = generate([f"{k}={v}" for k, v in models.items()], prompts, out,
+                                     sampling, progress=False)
+        write_report(columns, out, title=f"Models: {', '.join(columns)}")
+        return {"report": str(out / "report.md"), "prompts": len(prompts), "failures": failures}
+
+    # -- the chain ---------------------------------------------------------------------------
+    def steps(self) -> list[Step]:
+        d = self.r.data
+        build_cmd = f"dada build {d.input} -o {self.data} --backend {d.backend}"
+        if d.model:
+            build_cmd += f" --model {d.model}"
+        build_cmd += "".join(f" --base-url {u}" for u in d.base_urls)
+        models = " ".join(f"--model {k}={v}" for k, v in self.r.eval.models.items())
+        return [
+            Step("build", build_cmd, self.build),
+            Step("axolotl-config", f"dada axolotl-config -o {self.axolotl_yaml} --dataset "
+                                   f"{self.data / 'dada.jsonl'}", self.axolotl_config),
+            Step("train", f"axolotl train {self.axolotl_yaml}", self.train),
+            Step("merge", f"mergekit-yaml {self.merge_yaml} {self.merged}", self.merge),
+            Step("eval-dataset", f"dada eval --dataset {self.data / 'dada.jsonl'} -o "
+                                 f"{self.eval_dir / 'dataset'}", self.eval_dataset),
+            Step("eval-models", f"dada eval -o {self.eval_dir / 'models'} {models} "
+                                f"--model merge={self.merged}".replace("  ", " "), self.eval_models),
+        ]
+
+
+def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | None = None) -> list[Step]:
+    names = [s.name for s in steps]
+    unknown = [n for n in (only or []) + (skip or []) if n not in names]
+    if unknown:
+        raise ConfigError(f"unknown step(s): {', '.join(unknown)}; steps are: {', '.join(names)}")
+    return [s for s in steps if (not only or s.name in only) and s.name not in (skip or [])]
+
+
+def run_recipe(path: str | Path, *, only=None, skip=None, force: bool = False, dry_run: bool = False,
+               echo=print) -> dict:
+    from dada_plugin.steps import StepRunner
+
+    chain = Chain(load_recipe(path))
+    steps = select(chain.steps(), only, skip)
+    if dry_run:
+        for i, step in enumerate(steps, 1):
+            echo(f"[{i}/{len(steps)}] {step.name}: {step.command}")
+        return {}
+    return StepRunner(chain.work, echo=echo, force=force).run(steps)

@@ -1,0 +1,77 @@
+"""`dada run RECIPE.yml`: recipe validation, step selection, dry run, and real steps on the
+fixture (the whole chain on tiny models runs in tests/test_demo.py through the same code)."""
+
+import json
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.run import load_recipe
+
+
+def write_recipe(tmp_path, **changes):
+    recipe = {
+        "workdir": "./work", "base_model": "Mixtral-Instruct-ITR-8x7B",
+        "data": {"input": str(tmp_path / "alpaca.json"), "backend": "heuristic"},
+        "merge": {"base": "Verdict-8x7B", "t": 0.5},
+    }
+    for key, value in changes.items():
+        recipe[key] = value
+    path = tmp_path / "recipe.yml"
+    path.write_text(yaml.safe_dump(recipe))
+    return path
+
+
+def test_paths_resolve_against_the_recipe_folder(tmp_path):
+    r = load_recipe(write_recipe(tmp_path, eval={"models": {"a": "http://h/v1", "b": "./m", "c": "org/model"}}))
+    assert r.workdir == str(tmp_path / "work")
+    assert r.base_model == "Mixtral-Instruct-ITR-8x7B"
+    assert r.eval.models == {"a": "http://h/v1", "b": str(tmp_path / "m"), "c": "org/model"}
+
+
+def test_bad_recipe_one_line_per_field(tmp_path):
+    path = write_recipe(tmp_path, merge={"base": "V", "t": 1.5, "colour": "red"},
+                        train={"recipe": {"lora_r": 0}})
+    result = CliRunner().invoke(dada, ["run", str(path), "--dry-run"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: invalid Recipe:\n"
+        "  train.recipe: lora_r: must be a positive integer, got 0\n"
+        "  merge.t: t must be within [0, 1], got 1.5\n"
+        "  merge.colour: Extra inputs are not permitted\n")
+
+
+def test_dry_run_and_step_selection(tmp_path):
+    path = write_recipe(tmp_path)
+    work = tmp_path / "work"
+    result = CliRunner().invoke(dada, ["run", str(path), "--dry-run", "--skip", "train,merge,eval-models"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        f"[1/3] build: dada build {tmp_path / 'alpaca.json'} -o {work / 'data'} --backend heuristic\n"
+        f"[2/3] axolotl-config: dada axolotl-config -o {work / 'train' / 'dada.yml'} --dataset {work / 'data' / 'dada.jsonl'}\n"
+        f"[3/3] eval-dataset: dada eval --dataset {work / 'data' / 'dada.jsonl'} -o {work / 'eval' / 'dataset'}\n")
+    bad = CliRunner().invoke(dada, ["run", str(path), "--only", "build,deploy"])
+    assert bad.exit_code == 1
+    assert bad.output == ("Error: unknown step(s): deploy; steps are: build, axolotl-config, train, merge, "
+                          "eval-dataset, eval-models\n")
+
+
+def test_real_steps_build_config_eval(tmp_path, alpaca_path):
+    (tmp_path / "alpaca.json").write_bytes(alpaca_path.read_bytes())
+    path = write_recipe(tmp_path)
+    result = CliRunner().invoke(dada, ["run", str(path), "--only", "build,axolotl-config,eval-dataset"])
+    assert result.exit_code == 0, result.output
+    work = tmp_path / "work"
+    assert len((work / "data" / "dada.jsonl").read_text().splitlines()) == 84
+    cfg = yaml.safe_load((work / "train" / "dada.yml").read_text())
+    assert (cfg["base_model"], cfg["lora_r"], cfg["learning_rate"], cfg["num_epochs"]) == (
+        "Mixtral-Instruct-ITR-8x7B", 512, 2e-6, 4)
+    assert cfg["datasets"][0]["path"] == str(work / "data" / "dada.jsonl")
+    assert cfg["output_dir"] == str(work / "train" / "adapter")
+    assert cfg["dada_slerp_base"] == "Verdict-8x7B"
+    report = json.loads((work / "eval" / "dataset" / "report.json").read_text())
+    assert set(report["models"]) == {"original_answer", "answer"}
+    again = CliRunner().invoke(dada, ["run", str(path), "--only", "build"])
+    assert "skipped (finished earlier" in again.output

@@ -83,9 +83,6 @@ class Plan:
 
 
 def _meta_model(config: dict):
-    from dada_plugin.tiny import set_offline
-
-    set_offline()
     import torch
     from transformers import AutoConfig, AutoModelForCausalLM
 
@@ -96,7 +93,8 @@ def _meta_model(config: dict):
     try:
         hf_config = AutoConfig.for_model(model_type, **kwargs)
     except (ValueError, KeyError) as exc:
-        raise ConfigError(f"cannot build a {model_type} config: {exc}") from None
+        detail = str(exc).split(". Should contain")[0]  # transformers appends every known type
+        raise ConfigError(f"cannot build a '{model_type}' config: {detail}") from None
     with torch.device("meta"):
         return AutoModelForCausalLM.from_config(hf_config)
 
@@ -110,6 +108,11 @@ def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str
 
     modules, params = TARGETS[targets]
     model = _meta_model(config)
+    names = [name for name, _ in model.named_parameters()]
+    missing = [p for p in params if not any(name.endswith(p) for name in names)]
+    if missing:
+        raise ConfigError(f"targets: {config.get('model_type')} has no fused expert parameters "
+                          f"({', '.join(missing)}); use --targets attention")
     total = sum(p.numel() for p in model.parameters())
     quantized = 0
     for name, module in model.named_modules():
@@ -167,7 +170,9 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
               micro_batch_size: int = 1, sequence_len: int = 2048, optimizer: str = "adamw_bnb_8bit",
               gradient_checkpointing: bool = True, gpus: int = 1) -> Plan:
     from dada_plugin.axolotl import TARGETS
+    from dada_plugin.tiny import set_offline
 
+    set_offline()  # before torch/peft: importing bitsandbytes looks at the hub otherwise
     if targets not in TARGETS:
         raise ConfigError(f"targets: '{targets}' is not one of {', '.join(TARGETS)}")
     if lora_r < 1:

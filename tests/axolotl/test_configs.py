@@ -75,11 +75,11 @@ def test_plan_json_seed_numbers():
         result = runner.invoke(dada, ["plan", "--model", "mixtral-8x7b", "--lora-r", "512",
                                       "--targets", targets, "--json"])
         assert result.exit_code == 0, result.output
-        data = json.loads(result.output)
+        data = json.loads(result.stdout)
         assert data["trainable_params"] == expected and isinstance(data["trainable_params"], int)
         assert data["total_params"] == 46_702_792_704
         assert isinstance(data["memory_gb"], float) and data["memory_gb"] > 24
-    no_quant = json.loads(runner.invoke(dada, ["plan", "--no-quantize-experts", "--json"]).output)
+    no_quant = json.loads(runner.invoke(dada, ["plan", "--no-quantize-experts", "--json"]).stdout)
     assert no_quant["memory_gb"] > 90  # 16-bit experts alone are ~90 GB
 
 
@@ -143,3 +143,25 @@ def test_axolotl_check_command(tmp_path, tiny_raw):
     assert result.exit_code == 1
     assert "ok    " in result.output and "lora_r: Input should be a valid integer" in result.output
     assert "1 of 2 configs invalid" in result.output
+
+
+def test_plan_errors_are_readable(tmp_path):
+    import json as _json
+
+    dense = tmp_path / "dense"
+    dense.mkdir()
+    (dense / "config.json").write_text(_json.dumps({
+        "model_type": "llama", "hidden_size": 64, "intermediate_size": 128, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "vocab_size": 32000}))
+    runner = CliRunner()
+    ok = runner.invoke(dada, ["plan", "--model", str(dense), "--lora-r", "8", "--json"])
+    assert ok.exit_code == 0 and json.loads(ok.stdout)["trainable_params"] == 2 * 8 * (128 + 96 + 96 + 128)
+    result = runner.invoke(dada, ["plan", "--model", str(dense), "--targets", "attention+experts"])
+    assert result.exit_code == 1
+    assert "llama has no fused expert parameters (mlp.experts.gate_up_proj, mlp.experts.down_proj)" in result.output
+    (tmp_path / "odd.json").write_text('{"model_type": "no-such-model"}')
+    result = runner.invoke(dada, ["plan", "--model", str(tmp_path / "odd.json")])
+    assert result.exit_code == 1 and "cannot build a 'no-such-model' config" in result.output
+    assert len(result.output) < 300
+    result = runner.invoke(dada, ["plan", "--model", str(tmp_path / "missing")])
+    assert result.exit_code == 1 and "no config.json" in result.output

@@ -122,11 +122,12 @@ def recipe_items(o: RecipeOptions) -> list[Item]:
     ]
     if o.packed:
         items += [
-            ("sequence_len", o.pack_len, f"a packed row: {o.pack_len} tokens hold ~20-25 DADA samples of "
-             f"<= {o.sequence_len} tokens (the per-sample limit is dada_max_row_tokens)"),
-            ("sample_packing", True, "each step carries many samples: steps per epoch drop ~20x "
-             "(52k Alpaca rows: ~2,400 packed rows, so ~2,400 / (micro_batch x accumulation x GPUs) "
-             "steps instead of 52k / ...); with lr 2e-6 that is ~20x fewer updates per epoch"),
+            ("sequence_len", o.pack_len, f"a packed row: {o.pack_len} tokens hold ~25-30 DADA samples of "
+             f"<= {o.sequence_len} tokens (69 on average in the fixture); dada_max_row_tokens keeps the "
+             "per-sample limit"),
+            ("sample_packing", True, "steps per epoch = packed rows / (micro_batch x accumulation x GPUs): "
+             "40k rows pack into ~1,500 rows, so ~1,500 steps per epoch at micro_batch 1 where unpacked "
+             "it is 40,000 (micro_batch 1) or 2,500 (micro_batch 16); fewer, fuller steps at the seed's lr"),
             ("pad_to_sequence_len", True, "fixed-size packed rows: steadier memory (axolotl recommends it with packing)"),
             ("attn_implementation", "flash_attention_2", "packing needs an attention that keeps samples apart"),
         ]

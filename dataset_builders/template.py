@@ -16,14 +16,17 @@ from dada_plugin.errors import TemplateError
 BOS, EOS, INST, END_INST = "<s>", "</s>", "[INST]", "[/INST]"
 MARKERS = (BOS, EOS, INST, END_INST)
 
-# The Hugging Face chat template of Mixtral-8x7B-Instruct-v0.1 (no system role).
+# The Hugging Face chat template of Mixtral-8x7B-Instruct-v0.1 (no system role), with the
+# spacing of axolotl's ``mistral_v1`` (a space before ``[INST]`` and before each answer): with a
+# legacy SentencePiece tokenizer this reproduces mistral-common's v1 ids, where the older
+# template's ``[/INST]answer`` drops the answer's leading "▁".
 CHAT_TEMPLATE = (
     "{{ bos_token }}{% for message in messages %}"
     "{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}"
     "{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}"
     "{% endif %}"
-    "{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}"
-    "{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token }}"
+    "{% if message['role'] == 'user' %}{{ ' [INST] ' + message['content'] + ' [/INST]' }}"
+    "{% elif message['role'] == 'assistant' %}{{ ' ' + message['content'] + eos_token }}"
     "{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}"
     "{% endfor %}"
 )

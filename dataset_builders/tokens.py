@@ -139,5 +139,6 @@ def write_hf_tokenizer(directory: str | Path) -> Path:
     tok = LlamaTokenizer.from_pretrained(str(directory), legacy=True, add_bos_token=True,
                                          add_eos_token=False)
     tok.chat_template = CHAT_TEMPLATE
+    tok.init_kwargs["legacy"] = True  # saved, so AutoTokenizer reloads "<s>[INST]" as 1, 733
     tok.save_pretrained(str(directory))
     return directory

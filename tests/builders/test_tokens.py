@@ -44,3 +44,17 @@ def test_fast_counts_equal_full_encoding(alpaca_path):
     convs += [[("code", "def f():\n    return  1\n\n\n  x  =  2")], [("a  b", "c   d")],
               [(" lead", "trail ")], [("q", "")], [("x", "  ")], [("1, 2", "3 4"), ("again?", " yes ")]]
     assert tok.count_batch(convs) == [len(ids) for ids in tok.encode_batch(convs)]
+
+
+def test_hf_tokenizer_with_chat_template_matches_mistral_common(alpaca_path, tmp_path):
+    """write_hf_tokenizer + CHAT_TEMPLATE, reloaded by AutoTokenizer, give mistral-common's ids
+    on every fixture record but one (runs of spaces in code tokenise differently in HF)."""
+    from dataset_builders.tokens import HFChatTokenizer, write_hf_tokenizer
+
+    hf = HFChatTokenizer(str(write_hf_tokenizer(tmp_path / "tok")))
+    records = load(alpaca_path).kept
+    convs = [[(r.question, r.original_answer)] for r in records]
+    ours, theirs = hf.encode_batch(convs), load_tokenizer().encode_batch(convs)
+    differ = [r.index for r, a, b in zip(records, ours, theirs) if a != b]
+    assert differ == [17]
+    assert ours[0][:4] == [1, 733, 16289, 28793]

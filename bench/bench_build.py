@@ -19,6 +19,7 @@ FIXTURE = Path(__file__).resolve().parent.parent / "tests" / "data" / "alpaca_fi
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--records", type=int, default=52_000)
+    p.add_argument("--repeat", type=int, default=3, help="best of N for each side (noisy machines)")
     args = p.parse_args()
 
     from mistral_common.protocol.instruct.messages import AssistantMessage, UserMessage
@@ -36,21 +37,25 @@ def main() -> None:
         src = Path(tmp) / "alpaca.json"
         src.write_text(json.dumps(data), encoding="utf-8")
         load_tokenizer()  # load the model file once, outside the timing (both sides need it)
-        t0 = time.perf_counter()
-        result = build(src, Path(tmp) / "out", BuildOptions(backend="none", progress=False))
-        ours = time.perf_counter() - t0
+        ours = float("inf")
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            result = build(src, Path(tmp) / "out", BuildOptions(backend="none", progress=False))
+            ours = min(ours, time.perf_counter() - t0)
 
         mt = MistralTokenizer.v1()
         loaded = [(r["instruction"] + ("\n\n" + r["input"] if r["input"] else ""), r["output"])
                   for r in data]
-        t0 = time.perf_counter()
-        for q, a in loaded:
-            mt.instruct_tokenizer.encode_instruct(
-                InstructRequest(messages=[UserMessage(content=q), AssistantMessage(content=a)]))
-        loop = time.perf_counter() - t0
+        loop = float("inf")
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            for q, a in loaded:
+                mt.instruct_tokenizer.encode_instruct(
+                    InstructRequest(messages=[UserMessage(content=q), AssistantMessage(content=a)]))
+            loop = min(loop, time.perf_counter() - t0)
 
     n = args.records
-    print(f"records: {n}  kept: {len(result.kept)}")
+    print(f"records: {n}  kept: {len(result.kept)}  (best of {args.repeat} runs each)")
     print(f"dada build (none backend, read+clean+compile+count+filter+write): {ours:.2f} s, "
           f"{n / ours:,.0f} records/s  (target <= 3 s: {'OK' if ours <= 3 else 'MISSED'})")
     print(f"per-record mistral-common loop (encoding only): {loop:.2f} s, {n / loop:,.0f} records/s")

@@ -17,6 +17,7 @@ PREAMBLE = re.compile(
 LABEL = re.compile(
     r"^\s*(?:\*\*)?(?:toddler|toddler answer|answer|assistant|response|rewritten answer|"
     r"rewrite|simple answer|simplified answer|kid|child)(?:\*\*)?\s*:\s*(?:\*\*)?", re.I)
+_PREAMBLE_WORDS = ("sure", "ok", "of course", "certainly", "absolutely", "alright", "great", "here")
 QUOTES = {'"': '"', "“": "”", "'": "'", "«": "»"}
 REFUSAL = re.compile(
     r"^\s*(?:(?:i'?m|i am) sorry,? (?:but )?(?:i\b|as an ai\b)|as an ai\b|"
@@ -56,7 +57,11 @@ def clean_answer(text: str, question: str) -> str:
     """The cleaned answer (may be empty)."""
     text = prune_emojis(text.replace("\r\n", "\n"))
     text = _drop_echo(text.strip(), question)
-    text = LABEL.sub("", PREAMBLE.sub("", text, count=1), count=1)
+    head = text[:48].lower()
+    if head.startswith(_PREAMBLE_WORDS):  # the regexes only where they can match
+        text = PREAMBLE.sub("", text, count=1)
+    if ":" in text[:48]:
+        text = LABEL.sub("", text, count=1)
     text = _unquote(text.strip())
     if "  " in text or "\t" in text or "\u00a0" in text:
         text = "\n".join(_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line

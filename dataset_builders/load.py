@@ -36,7 +36,8 @@ def merge_turn(instruction: str, input_: str) -> str:
 
 
 def record_id(index: int, raw: dict) -> str:
-    digest = hashlib.sha256("\0".join(raw[k] for k in FIELDS).encode("utf-8")).hexdigest()
+    blob = "\0".join((raw["instruction"], raw["input"], raw["output"]))
+    digest = hashlib.sha256(blob.encode("utf-8")).hexdigest()
     return f"{index}-{digest[:12]}"
 
 

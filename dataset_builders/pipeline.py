@@ -19,7 +19,8 @@ from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.rewrite import BackendOptions, Job, get_backend
 from dataset_builders.rewrite.prompt import load_template, render
-from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached
+from dataset_builders.rewrite.simple import OfflineRewrite
+from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached, throughput_stats
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
@@ -59,12 +60,15 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
             progress: bool = True) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
     store before it is counted."""
+    if isinstance(backend, OfflineRewrite):  # in-process, per pair: no jobs, keys or store
+        started = time.monotonic()
+        for rec in records:
+            rec.answer = backend.rewrite_pair(rec.question, rec.original_answer)
+        seconds = time.monotonic() - started
+        return StageResult(kept=list(records)), throughput_stats(len(records), 0, seconds)
     prefix = key_prefix(backend.identity(), template)
-    prompt = backend.needs_prompt
-    jobs = [Job(cache_key(prefix, r.question, r.original_answer) if store is not None else r.id,
-                r.question, r.original_answer,
-                render(template, r.question, r.original_answer) if prompt else [])
-            for r in records]
+    jobs = [Job(cache_key(prefix, r.question, r.original_answer), r.question, r.original_answer,
+                render(template, r.question, r.original_answer)) for r in records]
     done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
                                   desc=f"rewrite [{backend.describe()}]", progress=progress)
     result = StageResult()

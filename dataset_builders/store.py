@@ -148,7 +148,7 @@ def run_cached(jobs: list[Job], owners: list[str], backend, store: RewriteStore 
 
     done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store is not None else {}
     todo = list({j.key: j for j in jobs if j.key not in done}.values())
-    owner = dict(zip((j.key for j in jobs), owners))
+    owner = dict(zip((j.key for j in jobs), owners)) if store is not None else {}
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="rec", dynamic_ncols=True,
                desc=desc, disable=not progress or not todo)
 
@@ -161,6 +161,8 @@ def run_cached(jobs: list[Job], owners: list[str], backend, store: RewriteStore 
     def on_result(job: Job, completion: Completion) -> None:
         if writer is not None and completion.error is None:
             writer.submit(job.key, owner[job.key], completion)  # counted once committed
+        elif bar.disable:
+            done[job.key] = completion
         else:
             counted(job.key, completion)
 
@@ -173,7 +175,9 @@ def run_cached(jobs: list[Job], owners: list[str], backend, store: RewriteStore 
                 writer.close()
         finally:
             bar.close()
-    seconds = time.monotonic() - started
-    return done, {"requested": len(todo), "cached": len(jobs) - len(todo),
-                  "seconds": round(seconds, 3),
-                  "records_per_s": round(len(todo) / seconds, 2) if todo and seconds > 0 else None}
+    return done, throughput_stats(len(todo), len(jobs) - len(todo), time.monotonic() - started)
+
+
+def throughput_stats(requested: int, cached: int, seconds: float) -> dict:
+    return {"requested": requested, "cached": cached, "seconds": round(seconds, 3),
+            "records_per_s": round(requested / seconds, 2) if requested and seconds > 0 else None}

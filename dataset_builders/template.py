@@ -56,6 +56,8 @@ def compile_pair(question: str, answer: str) -> str:
 
 def find_marker(text: str) -> str | None:
     """The first template marker inside free text (such text cannot round-trip)."""
+    if "[" not in text and "<" not in text:
+        return None
     for marker in MARKERS:
         if marker in text:
             return marker

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from itertools import chain
 from functools import lru_cache
 from pathlib import Path
 
@@ -22,6 +23,7 @@ BOS_ID, EOS_ID = 1, 2
 # A space that does not follow a space: SentencePiece (BPE, split_by_whitespace, no piece with
 # an inner "▁") never merges across it, so a text's tokens are its segments' tokens.
 _SEGMENT = re.compile(r"(?<! ) ")
+INST_TOKENS = 7  # "[INST] " and " [/INST]" around a question: "▁[", "INST", "]" and "▁[", "/", "INST", "]"
 
 
 def v1_model_path() -> Path:
@@ -70,23 +72,28 @@ class MistralV1Tokenizer:
         texts: list[str] = []
         for turns in conversations:
             for q, a in turns:
-                texts.append(user_part(q))
+                texts.append(q)
                 texts.append(a)
         split = _SEGMENT.split
         segmented = [split(t) if "  " in t else t.split(" ") for t in texts]
-        unique = list({seg for segs in segmented for seg in segs})
+        unique = list(set(chain.from_iterable(segmented)))
         lengths = dict(zip(unique, map(len, self._sp.encode(unique, num_threads=2))))
         lengths[""] = 0
         get = lengths.__getitem__
+        counts = [sum(map(get, segs)) for segs in segmented]
         # leading/trailing spaces are the one place segments do not compose: encode those whole
-        odd = [i for i, t in enumerate(texts) if t[:1] == " " or t[-1:] == " "]
-        direct = dict(zip(odd, map(len, self._sp.encode([texts[i] for i in odd])))) if odd else {}
-        counts = [direct[i] if i in direct else sum(map(get, segs)) for i, segs in enumerate(segmented)]
+        # (a question is encoded inside "[INST] q [/INST]", so its own edges are checked there)
+        odd = [i for i, t in enumerate(texts) if t[:1] == " " or t[-1:] == " " or not t]
+        if odd:
+            whole = [user_part(texts[i]) if i % 2 == 0 else texts[i] for i in odd]
+            for i, n in zip(odd, map(len, self._sp.encode(whole))):
+                counts[i] = n - (INST_TOKENS if i % 2 == 0 else 0)
+        # per turn: the question's tokens + 7 for [INST] ... [/INST], the answer's, EOS; one BOS
+        per_turn = [q + a + INST_TOKENS + 1 for q, a in zip(counts[0::2], counts[1::2])]
         out, pos = [], 0
         for turns in conversations:
-            n = 1 + sum(counts[pos + 2 * k] + counts[pos + 2 * k + 1] + 1 for k in range(len(turns)))
-            pos += 2 * len(turns)
-            out.append(n)
+            out.append(1 + sum(per_turn[pos:pos + len(turns)]))
+            pos += len(turns)
         return out
 
 

@@ -74,7 +74,6 @@ class Backend:
     name = "base"
     cacheable = True
     needs_model = False
-    needs_prompt = True     # False: the backend reads the pair, not a rendered prompt
 
     def __init__(self, options: BackendOptions):
         if self.needs_model and not options.model:

@@ -79,27 +79,32 @@ def _plain_word(m: re.Match) -> str:
     return repl[:1].upper() + repl[1:] if word[:1].isupper() else repl
 
 
-@register("none")
-class NoRewrite(Backend):
-    cacheable = False
-    needs_prompt = False
+class OfflineRewrite(Backend):
+    """A backend that rewrites one pair at a time, in-process: nothing to cache or resume."""
 
+    cacheable = False
+
+    def rewrite_pair(self, question: str, answer: str) -> str:
+        raise NotImplementedError
+
+    def complete(self, jobs, on_result):
+        for job in jobs:
+            on_result(job, Completion(self.rewrite_pair(job.question, job.answer)))
+
+
+@register("none")
+class NoRewrite(OfflineRewrite):
     def identity(self) -> dict:
         return {"backend": self.name}
 
-    def complete(self, jobs, on_result):
-        for job in jobs:
-            on_result(job, Completion(job.answer))
+    def rewrite_pair(self, question: str, answer: str) -> str:
+        return answer
 
 
 @register("heuristic")
-class HeuristicRewrite(Backend):
-    cacheable = False
-    needs_prompt = False
-
+class HeuristicRewrite(OfflineRewrite):
     def identity(self) -> dict:
         return {"backend": self.name, "version": 1}
 
-    def complete(self, jobs, on_result):
-        for job in jobs:
-            on_result(job, Completion(simplify(job.answer)))
+    def rewrite_pair(self, question: str, answer: str) -> str:
+        return simplify(answer)

@@ -119,3 +119,21 @@ def test_help_has_examples():
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     assert "Example usage:" in text and "NOT a substitute for an LLM" in text
+
+
+def test_build_with_an_hf_tokenizer_path(alpaca_path, tmp_path):
+    from dataset_builders.tokens import HFChatTokenizer, write_hf_tokenizer
+
+    tok_dir = write_hf_tokenizer(tmp_path / "tok")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "none",
+                                       "--tokenizer", str(tok_dir), "--no-progress", "--limit", "20"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(l) for l in (out / "dada.jsonl").read_text().splitlines()]
+    hf = HFChatTokenizer(str(tok_dir))
+    assert [r["n_tokens"] for r in rows] == [len(ids) for ids in hf.encode_batch(
+        [[(r["question"], r["answer"])] for r in rows])]
+    assert json.loads((out / "stats.json").read_text())["tokenizer"] == str(tok_dir)
+    bad = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o2"),
+                                    "--tokenizer", str(tmp_path / "nope")])
+    assert bad.exit_code == 1 and bad.output.startswith(f"Error: {tmp_path / 'nope'}: cannot load a tokenizer")

@@ -69,8 +69,8 @@ def dada():
 
     Example usage:
 
+    \b
         dada demo -o demo-out
-
         dada build alpaca_data.json -o out --backend openai --base-url http://127.0.0.1:8000/v1
     """
 

@@ -68,8 +68,8 @@ def build(input_path, outdir, backend, base_urls, model, concurrency, temperatur
 
     Example usage:
 
+    \b
         dada build alpaca_data.json -o out
-
         dada build alpaca_data.json -o out --backend openai --model mixtral \\
             --base-url http://127.0.0.1:8000/v1 --base-url http://127.0.0.1:8001/v1
     """
@@ -100,6 +100,7 @@ def decompile(file, output):
 
     Example usage:
 
+    \b
         dada decompile out/dada.jsonl -o pairs.jsonl
     """
     from dataset_builders.decompile import decompile_file

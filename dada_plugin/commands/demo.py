@@ -16,6 +16,7 @@ def demo(outdir, force):
 
     Example usage:
 
+    \b
         dada demo -o demo-out
     """
     from dada_plugin.demo import run_demo

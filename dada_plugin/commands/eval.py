@@ -49,8 +49,8 @@ def eval_(dataset, models, output, prompts_file, temperature, max_new_tokens, ge
 
     Example usage:
 
+    \b
         dada eval --dataset out/dada.jsonl -o out/report
-
         dada eval -o eval-out --model base=http://127.0.0.1:8000/v1 \\
             --model dada=http://127.0.0.1:8001/v1 --model merge=/models/verdict-dada
     """

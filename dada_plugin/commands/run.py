@@ -24,8 +24,8 @@ def run(recipe, only, skip, force, dry_run):
 
     Example usage:
 
+    \b
         dada run examples/seed-recipe.yml --dry-run
-
         dada run examples/seed-recipe.yml --only build,axolotl-config
     """
     from dada_plugin.run import run_recipe

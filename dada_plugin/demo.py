@@ -94,6 +94,7 @@ def write_report(out: Path, results: dict) -> Path:
     from dada_plugin import io
 
     b, t, m = results["build"], results["train"], results["merge"]
+    trainable = f"{t['trainable_params']:,}" if t.get("trainable_params") else "not reported"
     lines = ["# DADA demo report", "",
              "**Stand-ins, not results:** the bundled 100-record Alpaca sample, the rule-based "
              "heuristic rewriter (not an LLM), and tiny random Mixtrals (hidden 64, 2 layers, 4 "
@@ -108,7 +109,7 @@ def write_report(out: Path, results: dict) -> Path:
                   f"min {b['token_lengths'].get('min')}, mean {b['token_lengths'].get('mean')}, "
                   f"max {b['token_lengths'].get('max')} (cut at 128).", "",
               "## 2. Training (`axolotl train`, QLoRA, CPU)", "",
-              f"Trainable parameters: {t['trainable_params']:,}; loss per step: "
+              f"Trainable parameters: {trainable}; loss per step: "
               + ", ".join(f"{x:.4f}" for x in t["losses"]) + ".", "",
               "## 3. Merge (`mergekit-yaml`, SLERP t = 0.5)", "",
               f"Merged model: {m['tensors']} tensors; model card: `{m['card']}`.", "",

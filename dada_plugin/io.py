@@ -10,6 +10,15 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_MODE = 0o666 & ~_umask()  # what open() would have given: mkstemp's files are 0600
+
+
 @contextmanager
 def atomic_open(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
     """Write to a temp file beside ``path``; on success fsync and rename over ``path``;
@@ -22,6 +31,7 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
             yield fh
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, _MODE)
         os.replace(tmp, path)
     except BaseException:
         try:

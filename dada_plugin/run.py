@@ -101,16 +101,18 @@ class Recipe(_Strict):
     eval: EvalSection = Field(default_factory=EvalSection)
 
 
-def _local(value: str | None, root: Path) -> str | None:
-    """Paths in a recipe (absolute, ``./``/``../``-relative to its folder, ``~``, or existing
-    there) become absolute; anything else (a URL, a hub id) stays as written."""
+def _path(value: str | None, root: Path) -> str | None:
+    """A file or folder of the recipe: relative to the recipe's folder, made absolute."""
+    return None if value is None else str((root / Path(value).expanduser()).resolve())
+
+
+def _model(value: str | None, root: Path) -> str | None:
+    """A model: a path (absolute, ``./``/``../``/``~``, or existing beside the recipe) becomes
+    absolute; anything else (a URL, a hub id) stays as written."""
     if value is None or re.match(r"^[a-z]+://", value):
         return value
-    path = Path(value).expanduser()
-    if path.is_absolute():
-        return str(path)
-    candidate = (root / path).resolve()
-    return str(candidate) if value.startswith((".", "~")) or candidate.exists() else value
+    candidate = root / Path(value).expanduser()
+    return str(candidate.resolve()) if value.startswith((".", "~", "/")) or candidate.exists() else value
 
 
 def load_recipe(path: str | Path) -> Recipe:
@@ -127,14 +129,14 @@ def load_recipe(path: str | Path) -> Recipe:
         raise InputError(path, "a recipe is a YAML mapping")
     recipe = Recipe.model_validate(raw)
     root = path.resolve().parent
-    recipe.workdir = _local(recipe.workdir, root)
-    recipe.base_model = _local(recipe.base_model, root)
-    recipe.data.input = _local(recipe.data.input, root)
-    recipe.data.style_prompt = _local(recipe.data.style_prompt, root)
-    recipe.train.config = _local(recipe.train.config, root)
-    recipe.merge.base = _local(recipe.merge.base, root)
-    recipe.eval.prompts = _local(recipe.eval.prompts, root)
-    recipe.eval.models = {k: _local(v, root) for k, v in recipe.eval.models.items()}
+    recipe.workdir = _path(recipe.workdir, root)
+    recipe.data.input = _path(recipe.data.input, root)
+    recipe.data.style_prompt = _path(recipe.data.style_prompt, root)
+    recipe.train.config = _path(recipe.train.config, root)
+    recipe.eval.prompts = _path(recipe.eval.prompts, root)
+    recipe.base_model = _model(recipe.base_model, root)
+    recipe.merge.base = _model(recipe.merge.base, root)
+    recipe.eval.models = {k: _model(v, root) for k, v in recipe.eval.models.items()}
     return recipe
 
 
@@ -204,9 +206,10 @@ class Chain:
         log.parent.mkdir(parents=True, exist_ok=True)
         exe = Path(sys.executable).with_name("axolotl")
         cmd = [str(exe), "train", str(self.axolotl_yaml), "--launcher", self.r.train.launcher]
-        proc = subprocess.run(cmd, cwd=self.train_dir, env=offline_env(), capture_output=True, text=True)
-        output = proc.stdout + proc.stderr
-        log.write_text(output, encoding="utf-8")
+        with open(log, "w", encoding="utf-8") as fh:  # streamed: a killed run still has its log
+            proc = subprocess.run(cmd, cwd=self.train_dir, env=offline_env(), stdout=fh,
+                                  stderr=subprocess.STDOUT)
+        output = log.read_text(encoding="utf-8", errors="replace")
         if proc.returncode != 0:
             last = output.strip().splitlines()[-1] if output.strip() else "no output"
             raise StepError("train", f"axolotl exited with {proc.returncode}: {last}", str(log))
@@ -264,31 +267,33 @@ class Chain:
 
     # -- the chain ---------------------------------------------------------------------------
     def steps(self) -> list[Step]:
-        d = self.r.data
+        r, d = self.r, self.r.data
+        training = {"base_model": r.base_model, "train": r.train.model_dump(), "merge": r.merge.model_dump()}
         build_cmd = f"dada build {d.input} -o {self.data} --backend {d.backend}"
         if d.model:
             build_cmd += f" --model {d.model}"
         build_cmd += "".join(f" --base-url {u}" for u in d.base_urls)
         models = " ".join(f"--model {k}={v}" for k, v in self.r.eval.models.items())
         return [
-            Step("build", build_cmd, self.build),
+            Step("build", build_cmd, self.build, d.model_dump()),
             Step("axolotl-config", f"dada axolotl-config -o {self.axolotl_yaml} --dataset "
-                                   f"{self.data / 'dada.jsonl'}", self.axolotl_config),
-            Step("train", f"axolotl train {self.axolotl_yaml}", self.train),
-            Step("merge", f"mergekit-yaml {self.merge_yaml} {self.merged}", self.merge),
+                                   f"{self.data / 'dada.jsonl'}", self.axolotl_config, training),
+            Step("train", f"axolotl train {self.axolotl_yaml}", self.train, training),
+            Step("merge", f"mergekit-yaml {self.merge_yaml} {self.merged}", self.merge, training),
             Step("eval-dataset", f"dada eval --dataset {self.data / 'dada.jsonl'} -o "
                                  f"{self.eval_dir / 'dataset'}", self.eval_dataset),
             Step("eval-models", f"dada eval -o {self.eval_dir / 'models'} {models} "
-                                f"--model merge={self.merged}".replace("  ", " "), self.eval_models),
+                                f"--model merge={self.merged}".replace("  ", " "), self.eval_models,
+                 r.eval.model_dump()),
         ]
 
 
-def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | None = None) -> list[Step]:
+def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | None = None) -> list[str]:
     names = [s.name for s in steps]
     unknown = [n for n in (only or []) + (skip or []) if n not in names]
     if unknown:
         raise ConfigError(f"unknown step(s): {', '.join(unknown)}; steps are: {', '.join(names)}")
-    return [s for s in steps if (not only or s.name in only) and s.name not in (skip or [])]
+    return [n for n in names if (not only or n in only) and n not in (skip or [])]
 
 
 def run_recipe(path: str | Path, *, only=None, skip=None, force: bool = False, dry_run: bool = False,
@@ -296,9 +301,11 @@ def run_recipe(path: str | Path, *, only=None, skip=None, force: bool = False, d
     from dada_plugin.steps import StepRunner
 
     chain = Chain(load_recipe(path))
-    steps = select(chain.steps(), only, skip)
+    steps = chain.steps()
+    selected = select(steps, only, skip)
     if dry_run:
-        for i, step in enumerate(steps, 1):
-            echo(f"[{i}/{len(steps)}] {step.name}: {step.command}")
+        chosen = [s for s in steps if s.name in selected]
+        for i, step in enumerate(chosen, 1):
+            echo(f"[{i}/{len(chosen)}] {step.name}: {step.command}")
         return {}
-    return StepRunner(chain.work, echo=echo, force=force).run(steps)
+    return StepRunner(chain.work, echo=echo, force=force).run(steps, selected)

@@ -1,17 +1,19 @@
 """A small step runner for multi-step chains (``dada demo``, ``dada run``): each step prints
-the real command a user would type and its time, is skipped on a rerun once finished, and on
-failure names itself and points at its log."""
+the real command a user would type and its time, is skipped on a rerun once finished with the
+same inputs (a fingerprint chained through the steps before it, so a changed setting redoes its
+step and everything after), and on failure names itself and points at its log."""
 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io as _io
 import json
 import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from dada_plugin.errors import StepError
 
@@ -21,6 +23,7 @@ class Step:
     name: str
     command: str                     # what a user would type on a GPU box
     run: Callable[[], dict | None]   # returns a small summary (JSON-able) or None
+    inputs: Any = None               # the settings its output depends on (JSON-able)
 
 
 class StepRunner:
@@ -34,17 +37,26 @@ class StepRunner:
     def _marker(self, step: Step) -> Path:
         return self.state_dir / f"{step.name}.json"
 
-    def run(self, steps: list[Step]) -> dict[str, dict]:
+    def run(self, steps: list[Step], selected: list[str] | None = None) -> dict[str, dict]:
+        """Run ``steps`` in order (only those named in ``selected``, if given); fingerprints are
+        chained over all of them, so a selection does not change what counts as finished."""
         from dada_plugin import io
 
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         results: dict[str, dict] = {}
-        for i, step in enumerate(steps, 1):
+        fingerprint = ""
+        chosen = [s for s in steps if selected is None or s.name in selected]
+        for step in steps:
+            blob = json.dumps([fingerprint, step.name, step.inputs], sort_keys=True, default=str)
+            fingerprint = hashlib.sha256(blob.encode("utf-8")).hexdigest()
+            if step not in chosen:
+                continue
             marker = self._marker(step)
-            head = f"[{i}/{len(steps)}] {step.name}: {step.command}"
-            if marker.exists() and not self.force:
-                results[step.name] = json.loads(marker.read_text(encoding="utf-8"))
+            head = f"[{chosen.index(step) + 1}/{len(chosen)}] {step.name}: {step.command}"
+            done = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+            if done.get("fingerprint") == fingerprint and not self.force:
+                results[step.name] = done
                 self.echo(f"{head}\n      skipped (finished earlier; delete {marker} to redo)")
                 continue
             self.echo(head)
@@ -60,7 +72,7 @@ class StepRunner:
                 raise StepError(step.name, f"{type(exc).__name__}: {exc}", str(log)) from exc
             log.write_text(buffer.getvalue(), encoding="utf-8")
             seconds = round(time.monotonic() - started, 2)
-            summary = {**summary, "seconds": seconds}
+            summary = {**summary, "seconds": seconds, "fingerprint": fingerprint}
             io.write_json(marker, summary)
             results[step.name] = summary
             self.echo(f"      done in {seconds:.1f} s")

@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 
+def size_category(n: int) -> str:
+    for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                         (1_000_000, "100K<n<1M")):
+        if n < limit:
+            return label
+    return "1M<n<10M"
+
+
 def dataset_card(stats: dict, template: str, options) -> str:
     rows = "\n".join(
         f"| {name} | {s['in']} | {s['out']} | "
@@ -21,7 +29,7 @@ tags:
 - mixtral
 - axolotl
 size_categories:
-- {"n<1K" if stats["kept"] < 1000 else "1K<n<10K" if stats["kept"] < 10000 else "10K<n<100K"}
+- {size_category(stats["kept"])}
 ---
 
 # DADA dataset (Dialogue Augmentation via Dictional Atrophy)
@@ -50,9 +58,9 @@ no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
 
 ## Rewrite prompt
 
-```text
+~~~~text
 {template}
-```
+~~~~
 
 Built with `dada build` (the dada plugin for axolotl and mergekit).
 """

@@ -11,9 +11,11 @@ from dataset_builders.records import Record, StageResult
 from dataset_builders.template import find_marker
 
 STAGE = "clean"
+# A preamble word counts only when punctuation follows it ("Sure! ...", not "Great Britain"),
+# and "here is ..." only as "here is/'s the/a/my/your ...:" ("Here is where ..." is an answer).
 PREAMBLE = re.compile(
-    r"^\s*(?:(?:sure|okay|ok|of course|certainly|absolutely|alright|great)\b[!,.:]*\s*)?"
-    r"(?:here(?:'s| is| you go)\b[^\n:]*:\s*)?", re.I)
+    r"^\s*(?:(?:sure|okay|ok|of course|certainly|absolutely|alright|great)[!,.:]+\s*)?"
+    r"(?:here(?:'s| is| you go)(?: (?:the|a|an|my|your)\b[^\n:]{0,60})?:\s*)?", re.I)
 LABEL = re.compile(
     r"^\s*(?:\*\*)?(?:toddler|toddler answer|answer|assistant|response|rewritten answer|"
     r"rewrite|simple answer|simplified answer|kid|child)(?:\*\*)?\s*:\s*(?:\*\*)?", re.I)
@@ -37,9 +39,14 @@ def _unquote(text: str) -> str:
 
 
 def _drop_echo(text: str, question: str) -> str:
+    """Drop a repeat of the whole question at the start: only where the question ends a
+    sentence there ("What is X? It is ..."), never a word the answer begins with."""
     q = question.strip()
-    if q and len(text) > len(q) and text[:len(q)].lower() == q.lower():
-        rest = text[len(q):].lstrip(" \t\n:-—?.")
+    if not q or len(text) <= len(q) or text[:len(q)].lower() != q.lower():
+        return text
+    after = text[len(q)]
+    if q[-1] in ".?!:" and not after.isalnum() or after in "\n:?!":
+        rest = text[len(q):].lstrip(" \t\n:-—?.!")
         return rest or text
     return text
 

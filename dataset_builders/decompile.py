@@ -15,7 +15,7 @@ def read_sequences(path: str | Path) -> list[tuple[int, str]]:
     sequence per line. Blank lines are skipped."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 in JSON
     except FileNotFoundError:
         raise InputError(path, "no such file") from None
     except UnicodeDecodeError as exc:

@@ -31,8 +31,7 @@ def clean_seam(text: str) -> str:
 
 
 def merge_turn(instruction: str, input_: str) -> str:
-    instruction, input_ = clean_seam(instruction), clean_seam(input_)
-    return instruction + JOINER + input_ if input_ else instruction
+    return JOINER.join(part for part in (clean_seam(instruction), clean_seam(input_)) if part)
 
 
 def record_id(index: int, raw: dict) -> str:
@@ -53,19 +52,23 @@ def _decode(path: Path) -> str:
 
 
 def _locate_json_error(path: Path, text: str, exc: json.JSONDecodeError) -> InputError:
-    """Walk the list element by element to name the record a syntax error lies in."""
+    """Walk the list element by element (one comma between elements) to name the record a
+    syntax error lies in, or right after."""
     decoder = json.JSONDecoder()
-    pos = text.index("[") + 1
+    ws = re.compile(r"\s*")
+    pos = ws.match(text, text.index("[") + 1).end()
     index = 0
-    ws = re.compile(r"[\s,]*")
-    while True:
-        pos = ws.match(text, pos).end()
-        if pos >= len(text) or text[pos] == "]":
-            break
+    while pos < len(text) and text[pos] != "]":
         try:
             _, pos = decoder.raw_decode(text, pos)
         except json.JSONDecodeError:
-            break
+            break  # inside record `index`
+        pos = ws.match(text, pos).end()
+        if pos >= len(text) or text[pos] != ",":
+            break  # a missing comma (or bracket) right after record `index`
+        pos = ws.match(text, pos + 1).end()
+        if pos < len(text) and text[pos] == "]":
+            break  # a trailing comma after record `index`
         index += 1
     return InputError(path, f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
                       record=index)
@@ -78,8 +81,9 @@ def read_raw(path: str | Path) -> list[dict]:
         raise InputError(path, "no such file")
     text = _decode(path)
     rows: list = []
-    if path.suffix == ".jsonl" or text.lstrip()[0] == "{":
-        for lineno, line in enumerate(text.splitlines(), 1):
+    if path.suffix == ".jsonl" or (path.suffix != ".json" and text.lstrip()[0] == "{"):
+        # split on "\n" only: U+2028, U+0085 and friends may stand raw inside JSON strings
+        for lineno, line in enumerate(text.split("\n"), 1):
             if not line.strip():
                 continue
             try:
@@ -93,7 +97,8 @@ def read_raw(path: str | Path) -> list[dict]:
         except json.JSONDecodeError as exc:
             if text.lstrip().startswith("["):
                 raise _locate_json_error(path, text, exc) from None
-            raise InputError(path, f"malformed JSON: {exc.msg} (line {exc.lineno})") from None
+            hint = " (one object per line is JSONL: name the file .jsonl)" if exc.msg == "Extra data" else ""
+            raise InputError(path, f"malformed JSON: {exc.msg} (line {exc.lineno}){hint}") from None
         if not isinstance(rows, list):
             raise InputError(path, f"the top level must be a list of records, not {type(rows).__name__}")
     if not rows:
@@ -107,6 +112,11 @@ def read_raw(path: str | Path) -> list[dict]:
             if not isinstance(row[key], str):
                 raise InputError(path, f"{key!r} must be a string, not {type(row[key]).__name__}",
                                  record=index)
+            try:
+                row[key].encode("utf-8")
+            except UnicodeEncodeError as exc:
+                raise InputError(path, f"{key!r} holds an unpaired surrogate ({exc.object[exc.start]!r})",
+                                 record=index) from None
     return rows
 
 

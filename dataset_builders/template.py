@@ -32,7 +32,8 @@ CHAT_TEMPLATE = (
 )
 
 _TURN = re.compile(
-    r"\s*\[INST\]\s*(?P<q>.*?)\s*\[/INST\]\s*(?P<a>.*?)\s*(?:</s>|(?=\[INST\])|\Z)", re.S
+    r"\s*(?:<s>\s*)?\[INST\]\s*(?P<q>.*?)\s*\[/INST\]\s*(?P<a>.*?)\s*(?:</s>|(?=(?:<s>\s*)?\[INST\])|\Z)",
+    re.S
 )
 
 Turn = tuple[str, str]

@@ -20,8 +20,9 @@ from dataset_builders.template import CHAT_TEMPLATE, Turn, user_part
 MISTRAL_V1 = "mistral-common:v1"
 V1_SHA256 = "dadfd56d766715c61d2ef780a525ab43b8e6da4de6865bda3d95fdef5e134055"
 BOS_ID, EOS_ID = 1, 2
-# A space that does not follow a space: SentencePiece (BPE, split_by_whitespace, no piece with
-# an inner "▁") never merges across it, so a text's tokens are its segments' tokens.
+# A space that does not follow a space: SentencePiece (BPE, split_by_whitespace) never merges a
+# piece across it, so a text's tokens are its segments' tokens. A literal "▁" in the text
+# is the one exception (SentencePiece treats it as a space): such texts are encoded whole.
 _SEGMENT = re.compile(r"(?<! ) ")
 INST_TOKENS = 7  # "[INST] " and " [/INST]" around a question: "▁[", "INST", "]" and "▁[", "/", "INST", "]"
 
@@ -83,7 +84,7 @@ class MistralV1Tokenizer:
         counts = [sum(map(get, segs)) for segs in segmented]
         # leading/trailing spaces are the one place segments do not compose: encode those whole
         # (a question is encoded inside "[INST] q [/INST]", so its own edges are checked there)
-        odd = [i for i, t in enumerate(texts) if t[:1] == " " or t[-1:] == " " or not t]
+        odd = [i for i, t in enumerate(texts) if t[:1] == " " or t[-1:] == " " or not t or "\u2581" in t]
         if odd:
             whole = [user_part(texts[i]) if i % 2 == 0 else texts[i] for i in odd]
             for i, n in zip(odd, map(len, self._sp.encode(whole))):

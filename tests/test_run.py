@@ -13,7 +13,7 @@ from dada_plugin.run import load_recipe
 
 def write_recipe(tmp_path, **changes):
     recipe = {
-        "workdir": "./work", "base_model": "Mixtral-Instruct-ITR-8x7B",
+        "workdir": "work", "base_model": "Mixtral-Instruct-ITR-8x7B",
         "data": {"input": str(tmp_path / "alpaca.json"), "backend": "heuristic"},
         "merge": {"base": "Verdict-8x7B", "t": 0.5},
     }
@@ -24,7 +24,8 @@ def write_recipe(tmp_path, **changes):
     return path
 
 
-def test_paths_resolve_against_the_recipe_folder(tmp_path):
+def test_paths_resolve_against_the_recipe_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir("/")
     r = load_recipe(write_recipe(tmp_path, eval={"models": {"a": "http://h/v1", "b": "./m", "c": "org/model"}}))
     assert r.workdir == str(tmp_path / "work")
     assert r.base_model == "Mixtral-Instruct-ITR-8x7B"
@@ -73,5 +74,12 @@ def test_real_steps_build_config_eval(tmp_path, alpaca_path):
     assert cfg["dada_slerp_base"] == "Verdict-8x7B"
     report = json.loads((work / "eval" / "dataset" / "report.json").read_text())
     assert set(report["models"]) == {"original_answer", "answer"}
-    again = CliRunner().invoke(dada, ["run", str(path), "--only", "build"])
-    assert "skipped (finished earlier" in again.output
+    again = CliRunner().invoke(dada, ["run", str(path), "--only", "build,eval-dataset"])
+    assert again.output.count("skipped (finished earlier") == 2
+    # a changed setting redoes its step and every step after it
+    changed = write_recipe(tmp_path, data={"input": str(tmp_path / "alpaca.json"), "backend": "heuristic",
+                                           "max_tokens": 64})
+    redo = CliRunner().invoke(dada, ["run", str(changed), "--only", "build,eval-dataset"])
+    assert redo.exit_code == 0, redo.output
+    assert "skipped" not in redo.output
+    assert len((work / "data" / "dada.jsonl").read_text().splitlines()) < 84

@@ -50,9 +50,10 @@ def _summary(stats: dict) -> str:
 @click.option("--tokenizer", default=None,
               help="HF tokenizer path with a chat template; default: the real Mixtral tokenizer "
                    "(mistral-common tokenizer.model.v1, offline).")
-@click.option("--max-tokens", type=int, default=128, show_default=True,
+@click.option("--max-tokens", type=click.IntRange(min=8), default=128, show_default=True,
               help="Drop sequences longer than this many tokens (BOS and EOS included).")
-@click.option("--limit", type=int, default=None, help="Only the first N loaded records (trial runs).")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="Only the first N loaded records (trial runs).")
 @click.option("--source-name", default="Stanford Alpaca (tatsu-lab/stanford_alpaca)", show_default=True,
               help="Name of the source data, for the dataset card.")
 @click.option("--license", "source_license", default="cc-by-nc-4.0", show_default=True,

@@ -50,7 +50,7 @@ def read_prompts(path: str | Path) -> list[str]:
         if not all(isinstance(p, str) for p in prompts):
             raise InputError(path, "a prompt list must hold strings only")
         return prompts
-    return [line for line in text.splitlines() if line.strip()]
+    return [line for line in text.split("\n") if line.strip()]
 
 
 def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,

@@ -80,7 +80,7 @@ def _rows_to_columns(path, rows) -> tuple[str, dict[str, list[Sample]]]:
 
 
 def _jsonl(path: Path, text: str):
-    for n, line in enumerate(text.splitlines(), start=1):
+    for n, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:

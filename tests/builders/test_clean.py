@@ -18,9 +18,23 @@ Q = "What are the three primary colors?"
     ("Red 🔴, blue 🔵, yellow 🟡! 🎨", "Red, blue, yellow!"),
     ("def f():\n    return  1", "def f():\n    return  1"),
     ('He said "hi" and "bye".', 'He said "hi" and "bye".'),
+    # correct answers are left alone
+    ("Great Britain is big.", "Great Britain is big."),
+    ("Certainly not all birds fly.", "Certainly not all birds fly."),
+    ("Here is where the cat sleeps: on the mat.", "Here is where the cat sleeps: on the mat."),
 ])
 def test_clean_answer(raw, expected):
     assert clean_answer(raw, Q) == expected
+
+
+@pytest.mark.parametrize("question,raw,expected", [
+    ("Photosynthesis", "Photosynthesis is how plants eat.", "Photosynthesis is how plants eat."),
+    ("Hi", "Hiking is fun.", "Hiking is fun."),
+    ("Name a colour", "Name a colour: red.", "red."),
+    ("Name a colour.", "Name a colour. Red.", "Red."),
+])
+def test_echo_only_on_a_sentence_boundary(question, raw, expected):
+    assert clean_answer(raw, question) == expected
 
 
 def test_prune_emojis_keeps_text():

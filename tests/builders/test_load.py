@@ -37,6 +37,17 @@ def test_jsonl_input(tmp_path, alpaca_records):
         merge_turn(r["instruction"], r["input"]) for r in alpaca_records[:5]]
 
 
+def test_line_separators_inside_jsonl_strings(tmp_path):
+    p = tmp_path / "a.jsonl"
+    rows = [{"instruction": "Say hi\u2028twice", "input": "", "output": "Hi\u2028there.\u0085Bye."}]
+    p.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows * 2), encoding="utf-8")
+    assert [r.original_answer for r in load(p).kept] == ["Hi\u2028there.\u0085Bye."] * 2
+
+
+def test_empty_instruction_keeps_no_seam():
+    assert merge_turn("", "Translate: bonjour") == "Translate: bonjour"
+
+
 def test_empty_answer_rejected(tmp_path):
     p = tmp_path / "a.json"
     p.write_text(json.dumps([{"instruction": "q", "input": "", "output": "  "},
@@ -58,6 +69,17 @@ BAD = [
     ("latin1.json", '[{"instruction": "caf\u00e9", "input": "", "output": "b"}]'.encode("latin-1"), "not UTF-8"),
     ("bad.jsonl", b'{"instruction": "a", "input": "", "output": "b"}\n{"instruction": \n', "record 1, line 2"),
     ("norecords.json", b"[]", "no records"),
+    ("missingcomma.json", b'[{"instruction": "a", "input": "", "output": "b"}\n {"instruction": "c", "input": "", '
+                          b'"output": "d"}, {"instruction": "e", "input": "", "output": "f"}]', "record 0: malformed JSON"),
+    ("trailing.json", b'[{"instruction": "a", "input": "", "output": "b"},]', "record 0: malformed JSON"),
+    ("third.json", b'[{"instruction": "a", "input": "", "output": "b"}, {"instruction": "c", "input": "", "output": "d"},'
+                   b' {"instruction": "e" "input": ""}]', "record 2: malformed JSON"),
+    ("object.json", b'{"instruction": "a", "input": "", "output": "b"}',
+     "the top level must be a list of records, not dict"),
+    ("lines.json", b'{"instruction": "a", "input": "", "output": "b"}\n{"instruction": "a", "input": "", "output": "b"}',
+     "Extra data (line 2) (one object per line is JSONL: name the file .jsonl)"),
+    ("surrogate.json", b'[{"instruction": "a\\ud800", "input": "", "output": "b"}]',
+     "record 0: 'instruction' holds an unpaired surrogate"),
     ("notobj.json", b'[["a", "b", "c"]]', "record 0: a record must be an object"),
 ]
 

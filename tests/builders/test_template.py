@@ -31,6 +31,7 @@ def test_spacing_variants(text):
 def test_multi_turn_variants():
     assert decompile("<s>[INST] q1 [/INST] a1</s> [INST] q2 [/INST] a2") == [("q1", "a1"), ("q2", "a2")]
     assert decompile("<s>[INST] q1 [/INST] a1 [INST] q2 [/INST] a2</s>") == [("q1", "a1"), ("q2", "a2")]
+    assert decompile("<s>[INST] q1 [/INST] a1</s><s>[INST] q2 [/INST] a2</s>") == [("q1", "a1"), ("q2", "a2")]
 
 
 @pytest.mark.parametrize("text", ["hello world", "<s>[INST] q a</s>", "[INST] [/INST] a", "", "<s>"])

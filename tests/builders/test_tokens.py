@@ -42,7 +42,9 @@ def test_fast_counts_equal_full_encoding(alpaca_path):
     records = load(alpaca_path).kept
     convs = [[(r.question, r.original_answer)] for r in records]
     convs += [[("code", "def f():\n    return  1\n\n\n  x  =  2")], [("a  b", "c   d")],
-              [(" lead", "trail ")], [("q", "")], [("x", "  ")], [("1, 2", "3 4"), ("again?", " yes ")]]
+              [(" lead", "trail ")], [("q", "")], [("x", "  ")], [("1, 2", "3 4"), ("again?", " yes ")],
+              [("Bars: \u2581 \u2582 \u2583", "a \u2581  b")], [("\u2581 1", "\u2581\u2581x")],
+              [("tab\t and \u00a0nbsp", "new\n line \n\n  two")]]
     assert tok.count_batch(convs) == [len(ids) for ids in tok.encode_batch(convs)]
 
 

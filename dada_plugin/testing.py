@@ -4,7 +4,7 @@ dry runs: fixed latency, a limited number of slots, and faults injected on reque
     with FakeLLMServer(latency=0.05, slots=4, faults=["500", "429:1", "drop"]) as srv:
         ... --base-url srv.url ...
 
-Faults are consumed in order, one per incoming request: ``"500"``, ``"429"`` or ``"429:SECONDS"``
+Faults are consumed in order, one per incoming request: ``"500"``, ``"401"``, ``"403"``, ``"429"`` or ``"429:SECONDS"``
 (with Retry-After), ``"drop"`` (close the connection without answering), ``"slow:SECONDS"``
 (sleep before answering), ``"length"`` (answer with finish_reason "length"), ``"badjson"``.
 Prompts containing ``TRUNCATE-ME`` always get finish_reason "length".
@@ -102,8 +102,8 @@ class FakeLLMServer:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return None
-                if fault == "500":
-                    return self._send(500, b'{"error": "boom"}')
+                if fault in ("500", "401", "403"):
+                    return self._send(int(fault), b'{"error": "boom"}')
                 if fault and fault.startswith("429"):
                     after = fault.partition(":")[2] or "0"
                     return self._send(429, b'{"error": "slow down"}', {"Retry-After": after})

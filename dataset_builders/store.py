@@ -120,13 +120,12 @@ class GroupWriter:
             stop = batch[-1] is None
             items = [b for b in batch if b is not None]
             if items and self._error is None:
-                try:
+                try:  # an error is surfaced to the producer on its next submit, or at close
                     self._store.put_many(items)
-                except BaseException as exc:  # surfaced to the producer on its next submit/close
-                    self._error = exc
-                else:
                     for key, _, completion in items:
                         self._on_committed(key, completion)
+                except BaseException as exc:
+                    self._error = exc
             if stop:
                 return
 

@@ -6,9 +6,23 @@ from dada_plugin.errors import BackendError
 from dataset_builders.rewrite.registry import Backend, Completion, register
 
 
+def weights_fingerprint(folder: str) -> str:
+    """Names, sizes and mtimes of a model folder's weight files: a re-merged or re-trained model
+    at the same path gets new cache keys instead of stale generations."""
+    import hashlib
+    from pathlib import Path
+
+    parts = [f"{p.name}:{p.stat().st_size}:{p.stat().st_mtime_ns}"
+             for p in sorted(Path(folder).glob("*")) if p.suffix in (".safetensors", ".bin", ".json")]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:16]
+
+
 @register("transformers")
 class TransformersBackend(Backend):
     needs_model = True
+
+    def identity(self) -> dict:
+        return {**super().identity(), "weights": weights_fingerprint(self.options.model)}
 
     def complete(self, jobs, on_result) -> None:
         from dada_plugin.tiny import set_offline

@@ -19,6 +19,7 @@ from dada_plugin.errors import BackendError, ConfigError
 from dataset_builders.rewrite.registry import Backend, Completion, Job, register
 
 RETRY_AFTER_CAP = 300.0
+ENDPOINT_PAUSE_CAP = 60.0
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -33,6 +34,30 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return min(max(when - time.time(), 0.0), RETRY_AFTER_CAP)
+
+
+class _RunState:
+    """What the workers of one run share."""
+
+    def __init__(self, left: int, queue: asyncio.Queue, n_workers: int, on_result):
+        self.left, self.queue, self.n_workers, self.on_result = left, queue, n_workers, on_result
+        self.fatal: BackendError | None = None
+        self.timers: list[asyncio.TimerHandle] = []
+
+    def finish(self, job: Job, completion: Completion) -> None:
+        self.on_result(job, completion)
+        self.left -= 1
+        if self.left == 0:
+            self._wake_all()
+
+    def stop(self, exc: BackendError) -> None:
+        if self.fatal is None:
+            self.fatal = exc
+            self._wake_all()
+
+    def _wake_all(self) -> None:
+        for _ in range(self.n_workers):
+            self.queue.put_nowait(None)
 
 
 class _Retry(Exception):
@@ -66,45 +91,63 @@ class OpenAIBackend(Backend):
         asyncio.run(self._run(list(jobs), on_result))
 
     async def _run(self, jobs: list[Job], on_result) -> None:
+        """One shared queue, ``concurrency`` workers per endpoint. A failed attempt goes back on
+        the queue after its backoff (any endpoint may take it) and pauses the endpoint that
+        failed, longer the more it keeps failing, so a dead server stops drawing work. A fatal
+        answer stops new requests; those in flight finish and are delivered, then it raises."""
         import httpx
 
         o = self.options
-        queue: asyncio.Queue[Job] = asyncio.Queue()
+        if not jobs:
+            return
+        queue: asyncio.Queue = asyncio.Queue()
         for job in jobs:
-            queue.put_nowait(job)
+            queue.put_nowait((job, 0, time.monotonic()))
+        n_workers = o.concurrency * len(o.base_urls)
+        run = _RunState(left=len(jobs), queue=queue, n_workers=n_workers, on_result=on_result)
         key = os.environ.get(o.api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        limits = httpx.Limits(max_connections=o.concurrency * len(o.base_urls),
-                              max_keepalive_connections=o.concurrency * len(o.base_urls))
+        limits = httpx.Limits(max_connections=n_workers, max_keepalive_connections=n_workers)
         async with httpx.AsyncClient(headers=headers, timeout=o.timeout, limits=limits) as client:
-            workers = [asyncio.create_task(self._worker(client, url, queue, on_result))
+            streaks = {url: 0 for url in o.base_urls}
+            workers = [asyncio.create_task(self._worker(client, url, run, streaks))
                        for url in o.base_urls for _ in range(o.concurrency)]
             try:
                 await asyncio.gather(*workers)
             finally:
+                for timer in run.timers:
+                    timer.cancel()
                 for w in workers:
                     w.cancel()
+        if run.fatal is not None:
+            raise run.fatal
 
-    async def _worker(self, client, url: str, queue: asyncio.Queue, on_result) -> None:
+    async def _worker(self, client, url: str, run: "_RunState", streaks: dict[str, int]) -> None:
+        o = self.options
+        loop = asyncio.get_running_loop()
         while True:
-            try:
-                job = queue.get_nowait()
-            except asyncio.QueueEmpty:
+            item = await run.queue.get()
+            if item is None or run.fatal is not None:
                 return
-            on_result(job, await self.request(client, url, job))
-
-    async def request(self, client, url: str, job: Job) -> Completion:
-        attempt, started = 0, time.monotonic()
-        while True:
+            job, attempt, started = item
             try:
-                return await self._once(client, url, job, started, attempt)
+                completion = await self._once(client, url, job, started, attempt)
             except _Retry as retry:
-                if attempt >= self.options.max_retries:
-                    return Completion(None, "error", f"gave up after {attempt + 1} attempts: {retry}")
-                cap = self.options.backoff * 2 ** attempt
+                if attempt >= o.max_retries:
+                    run.finish(job, Completion(None, "error", f"gave up after {attempt + 1} attempts: {retry}"))
+                    continue
+                cap = o.backoff * 2 ** attempt
                 delay = retry.after if retry.after is not None else cap / 2 + random.uniform(0, cap / 2)
-                attempt += 1
-                await asyncio.sleep(delay)
+                run.timers.append(loop.call_later(delay, run.queue.put_nowait, (job, attempt + 1, started)))
+                streaks[url] += 1
+                pause = min(ENDPOINT_PAUSE_CAP, o.backoff * 2 ** streaks[url])
+                await asyncio.sleep(max(delay, pause / 2 + random.uniform(0, pause / 2)))
+                continue
+            except BackendError as exc:
+                run.stop(exc)
+                return
+            streaks[url] = 0
+            run.finish(job, completion)
 
     async def _once(self, client, url: str, job: Job, started: float, attempt: int) -> Completion:
         import httpx

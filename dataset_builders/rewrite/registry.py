@@ -42,10 +42,25 @@ class BackendOptions(BaseModel):
     @field_validator("base_urls")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
+        from urllib.parse import urlsplit
+
         for url in urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http(s) URL")
+            if urlsplit(url).password is not None or "@" in urlsplit(url).netloc:
+                raise ValueError("no credentials in the URL: put the key in the variable "
+                                 "named by --api-key-env")
         return [u.rstrip("/") for u in urls]
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError("must name an environment variable (letters, digits, _), not hold "
+                             "the key itself")
+        return name
 
 
 @dataclass(slots=True)

@@ -39,7 +39,7 @@ def test_retries_each_fault_then_succeeds(monkeypatch):
         "k0": ("Sure! Here's the answer: Answer 0.", "stop", None),
         "k1": ("Sure! Here's the answer: Answer 1.", "stop", None)}
     assert srv.requests == 2 + len(faults)
-    assert got["k0"].meta["attempts"] == 6
+    assert got["k0"].meta["attempts"] + got["k1"].meta["attempts"] == 2 + len(faults)
     assert elapsed >= 0.3 + 2.0  # honoured Retry-After and waited out the slow reply's timeout
     assert set(srv.auth_headers) == {"Bearer sk-secret-123"}
 
@@ -63,6 +63,52 @@ def test_auth_failure_stops_the_run():
         backend = get_backend("openai", options(srv.url.replace("/v1", "/nope")))
         with pytest.raises(BackendError, match="HTTP 404; check --base-url"):
             run_jobs(backend)
+
+
+def test_a_dead_endpoint_does_not_lose_records():
+    with FakeLLMServer(latency=0.02) as good:
+        dead = "http://127.0.0.1:9/v1"  # nothing listens on the discard port
+        got = run_jobs(get_backend("openai", options(dead, good.url, concurrency=2, max_retries=6)), n=30)
+    assert len(got) == 30 and all(c.ok for c in got.values())
+    assert good.answered == 30
+
+
+def test_fatal_answer_keeps_work_in_flight():
+    with FakeLLMServer(latency=0.4, slots=4) as good:
+        bad = good.url.replace("/v1", "/nope")
+        got = {}
+        backend = get_backend("openai", options(good.url, bad, concurrency=2))
+        jobs = [Job(f"k{i}", "q", f"A{i}.", [{"role": "user", "content": f"Answer:\nA{i}."}]) for i in range(10)]
+        with pytest.raises(BackendError, match="HTTP 404"):
+            backend.complete(jobs, lambda job, c: got.__setitem__(job.key, c))
+    # the requests already sent to the good server were answered and delivered, none after
+    assert len(got) == good.answered >= 1
+    assert all(c.ok for c in got.values())
+
+
+def test_auth_failure_names_the_variable_never_the_key(monkeypatch):
+    monkeypatch.setenv("DADA_TEST_KEY", "sk-secret-789")
+    with FakeLLMServer(faults=["401"]) as srv:
+        with pytest.raises(BackendError) as info:
+            run_jobs(get_backend("openai", options(srv.url, api_key_env="DADA_TEST_KEY")), n=1)
+    assert str(info.value).endswith("HTTP 401; check the API key in $DADA_TEST_KEY")
+    assert "sk-secret-789" not in str(info.value)
+
+
+@pytest.mark.parametrize("field,value,message", [
+    ("api_key_env", "sk-abc-123", "must name an environment variable"),
+    ("base_urls", ["http://user:sk-1@host/v1"], "credentials in the URL"),
+])
+def test_secrets_in_options_are_refused_without_echo(field, value, message):
+    from pydantic import ValidationError
+
+    from dada_plugin.errors import validation_lines
+
+    with pytest.raises(ValidationError) as info:
+        BackendOptions(**{field: value})
+    shown = "\n".join(validation_lines(info.value))  # what the CLI prints
+    assert message in shown
+    assert "sk-abc-123" not in shown and "sk-1" not in shown
 
 
 def test_requests_spread_over_endpoints():
@@ -110,14 +156,14 @@ def test_build_over_faulty_server_loses_nothing(alpaca_path, tmp_path, monkeypat
 
 def test_failed_requests_are_rejected_with_reason_and_retried_next_run(alpaca_path, tmp_path):
     out = tmp_path / "out"
-    with FakeLLMServer(faults=["500"] * 3) as srv:
+    with FakeLLMServer(faults=["500"]) as srv:
         first = build(alpaca_path, out, BuildOptions(
             backend="openai", progress=False, limit=3,
-            backend_options=options(srv.url, concurrency=1, max_retries=2)))
+            backend_options=options(srv.url, concurrency=1, max_retries=0)))
         assert [(r.stage, r.reason, r.detail) for r in first.rejected if r.stage == "rewrite"] == [
-            ("rewrite", "backend_error", "gave up after 3 attempts: HTTP 500")]
+            ("rewrite", "backend_error", "gave up after 1 attempts: HTTP 500")]
         second = build(alpaca_path, out, BuildOptions(
             backend="openai", progress=False, limit=3,
-            backend_options=options(srv.url, concurrency=1, max_retries=2)))
+            backend_options=options(srv.url, concurrency=1, max_retries=0)))
     assert second.stats["rewrite"] == {**second.stats["rewrite"], "requested": 1, "cached": 2}
     assert second.stats["stages"]["rewrite"]["out"] == 3

@@ -33,6 +33,11 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
             os.fsync(fh.fileno())
         os.chmod(tmp, _MODE)
         os.replace(tmp, path)
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # the rename itself survives a power cut
+        finally:
+            os.close(dir_fd)
     except BaseException:
         try:
             os.unlink(tmp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def size_category(n: int) -> str:
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
@@ -38,7 +40,7 @@ Alpaca-style instructions whose answers were rewritten in toddler-like diction (
 no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
 (`<s>[INST] question [/INST] answer</s>`) of at most {stats["max_tokens"]} tokens.
 
-- Source: {options.source_name} (`{stats["input"]}`), licence **{options.source_license}**;
+- Source: {options.source_name} (`{Path(stats["input"]).name}`), licence **{options.source_license}**;
   this derived set carries the same licence.
 - Rewrite backend: {stats["backend"]}
 - Tokenizer for lengths: {stats["tokenizer"]}

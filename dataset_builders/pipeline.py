@@ -78,6 +78,8 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
             result.reject(rec, "rewrite", "backend_error", c.error if c else "no answer")
         elif c.finish_reason == "length":
             result.reject(rec, "rewrite", "truncated", "finish_reason=length")
+        elif c.finish_reason == "content_filter":
+            result.reject(rec, "rewrite", "content_filter", "finish_reason=content_filter")
         else:
             rec.answer = c.text
             result.kept.append(rec)

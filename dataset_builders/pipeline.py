@@ -106,12 +106,12 @@ def filter_length(records: list[Record], max_tokens: int) -> StageResult:
 def length_stats(lengths: list[int], max_tokens: int) -> dict:
     if not lengths:
         return {"count": 0}
+    ordered = sorted(lengths)
     hist: dict[str, int] = {}
-    for n in sorted(lengths):
+    for n in ordered:
         lo = (n // HIST_BIN) * HIST_BIN
         label = f"{lo}-{lo + HIST_BIN - 1}"
         hist[label] = hist.get(label, 0) + 1
-    ordered = sorted(lengths)
     return {"count": len(lengths), "min": ordered[0], "max": ordered[-1],
             "mean": round(statistics.fmean(lengths), 2), "p50": ordered[len(ordered) // 2],
             "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],

@@ -27,10 +27,10 @@ def sample_path() -> Path:
 
 
 def shipped_config(name: str) -> Path:
-    """A YAML of the repository's axolotl_configs/ (the demo runs from a source checkout)."""
-    path = Path(__file__).resolve().parents[1] / "axolotl_configs" / name
+    """A YAML of axolotl_configs/ (installed with the package)."""
+    path = Path(str(files("axolotl_configs") / name))
     if not path.is_file():
-        raise InputError(path, "not found: dada demo needs a source checkout (axolotl_configs/)")
+        raise InputError(path, "not found: reinstall dada (axolotl_configs/ ships with it)")
     return path
 
 

@@ -1,0 +1,1 @@
+"""Shared mergekit YAML configs (package data)."""

@@ -199,6 +199,10 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
 
 def plan_for_recipe(cfg: dict, model_config: str | None = None, gpus: int = 1) -> Plan:
     """The plan of an axolotl recipe dict (as :mod:`.recipe` writes it)."""
+    from dada_plugin.errors import ConfigError
+
+    if not isinstance(cfg.get("lora_r"), int) or isinstance(cfg.get("lora_r"), bool):
+        raise ConfigError("lora_r: a LoRA recipe needs an integer lora_r to plan")
     targets = "attention+experts" if cfg.get("lora_target_parameters") else "attention"
     return make_plan(
         model_config or BUILTIN, lora_r=cfg["lora_r"], lora_alpha=cfg.get("lora_alpha"), targets=targets,

@@ -107,7 +107,10 @@ def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
 
     limit, seen, too_long = row_limit(cfg), 0, []
     for ds in cfg.datasets or []:
-        if not _is_dada_dataset(ds) or not ds.get("path") or not Path(ds["path"]).is_file():
+        if not _is_dada_dataset(ds):
+            continue
+        if not ds.get("path") or not Path(ds["path"]).is_file():
+            LOG.warning("dada: rows of %s not checked (not a local file)", ds.get("path"))
             continue
         rows = dada_rows(ds["path"])
         seen += len(rows)

@@ -136,6 +136,10 @@ def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, 
 
         cfg = load_yaml_config(recipe)
         source = model if model != "mixtral-8x7b" else model_config_source(str(cfg.get("base_model", "")))
+        if source is None:
+            raise click.ClickException(
+                f"{recipe}: cannot read the architecture of base_model {cfg.get('base_model')!r} offline; "
+                "pass --model PATH (a config.json or model folder)")
         result = plan_for_recipe(cfg, source, gpus=gpus)
     else:
         result = make_plan(model, lora_r=lora_r, lora_alpha=lora_alpha, targets=targets,

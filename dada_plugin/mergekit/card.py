@@ -18,15 +18,53 @@ _HARMLESS = {"null", "~", "''", '""', "true", "false"}
 REDACTED = "<redacted>"
 
 
-def redact(text: str) -> str:
-    """``text`` with the values of secret keys and secret-looking tokens replaced."""
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+def _redact_value(value: str) -> str:
+    return _SECRET_VALUE.sub(REDACTED, _URL_CREDENTIALS.sub(f"{REDACTED}@", value))
+
+
+def _redact_lines(text: str) -> str:
     lines = []
-    for line in text.splitlines():
+    for line in text.split("\n"):
         m = _KEY_LINE.match(line)
         if m and _SECRET_KEY.search(m.group(2)) and m.group(4).strip().lower() not in _HARMLESS:
             line = f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}"
-        lines.append(_SECRET_VALUE.sub(REDACTED, line))
-    return "\n".join(lines) + ("\n" if text.endswith("\n") else "")
+        lines.append(_redact_value(line))
+    return "\n".join(lines)
+
+
+def _scrub(obj):
+    """The parsed YAML with every secret replaced (keys named like secrets, URL credentials,
+    secret-looking tokens), at any depth and in any YAML style."""
+    if isinstance(obj, dict):
+        return {k: REDACTED if (isinstance(k, str) and _SECRET_KEY.search(k)
+                                and v not in (None, True, False, "")) else _scrub(v)
+                for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_scrub(v) for v in obj]
+    return _redact_value(obj) if isinstance(obj, str) else obj
+
+
+def redact(text: str) -> str:
+    """``text`` with the values of secret keys, URL credentials and secret-looking tokens
+    replaced. The layout (comments included) is kept where a line-by-line pass provably
+    removes every secret; otherwise the scrubbed YAML is written out afresh."""
+    import yaml
+
+    lined = _redact_lines(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return lined  # not YAML (a fragment): the line pass is all there is
+    clean = _scrub(data)
+    try:
+        if yaml.safe_load(lined) == clean:
+            return lined
+    except yaml.YAMLError:
+        pass
+    return yaml.safe_dump(clean, sort_keys=False)
 
 
 def _method_md(name: str) -> str:

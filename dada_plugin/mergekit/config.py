@@ -317,6 +317,11 @@ class _Checker:
                 if exists and not (Path(path) / "adapter_config.json").is_file():
                     self.problem(f"{where}: adapter '{path}' has no adapter_config.json "
                                  "(not a PEFT adapter)")
+                elif exists:
+                    trained_on = _adapter_base(Path(path))
+                    if trained_on and not _same_model(trained_on, parsed.path):
+                        self.problem(f"{where}: adapter '{path}' was trained on '{trained_on}', "
+                                     f"not on '{parsed.path}' (folding it elsewhere merges silently wrong)")
                 elif not exists:
                     why = "hub id" if kind == "hub" else "not on this machine"
                     self.skip(f"{where}: adapter '{path}' not checked ({why})")
@@ -469,6 +474,26 @@ class _Checker:
             self.problem("tokenizer_source: 'base' needs a base_model")
         elif source not in (None, "base", "union"):
             self.info("tokenizer_source", source)
+
+
+def _adapter_base(adapter: Path) -> str | None:
+    import json
+
+    try:
+        return json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get(
+            "base_model_name_or_path")
+    except (OSError, ValueError):
+        return None
+
+
+def _same_model(a: str, b: str) -> bool:
+    """The same model named two ways: equal paths, or equal hub ids / final folder names."""
+    if a == b:
+        return True
+    pa, pb = Path(a), Path(b)
+    if pa.exists() and pb.exists():
+        return pa.resolve() == pb.resolve()
+    return pa.name.lower() == pb.name.lower()
 
 
 def _without(cfg: dict, locs: list[tuple]) -> dict:

@@ -165,3 +165,20 @@ def test_plan_errors_are_readable(tmp_path):
     assert len(result.output) < 300
     result = runner.invoke(dada, ["plan", "--model", str(tmp_path / "missing")])
     assert result.exit_code == 1 and "no config.json" in result.output
+
+
+def test_plan_config_refuses_what_it_cannot_plan(tmp_path):
+    from click.testing import CliRunner
+
+    from dada_plugin.cli import dada
+
+    llama = tmp_path / "llama.yml"
+    llama.write_text("base_model: meta-llama/Llama-3-8B\nadapter: lora\nlora_r: 16\n")
+    result = CliRunner().invoke(dada, ["plan", "--config", str(llama)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {llama}: cannot read the architecture of base_model "
+                             "'meta-llama/Llama-3-8B' offline; pass --model PATH (a config.json or model folder)\n")
+    no_r = tmp_path / "no_r.yml"
+    no_r.write_text("base_model: mistralai/Mixtral-8x7B-v0.1\nadapter: qlora\n")
+    result = CliRunner().invoke(dada, ["plan", "--config", str(no_r)])
+    assert (result.exit_code, result.output) == (1, "Error: lora_r: a LoRA recipe needs an integer lora_r to plan\n")

@@ -370,3 +370,25 @@ def test_redact_keeps_layout():
     ("bfloat16", 512 * 10**9, "5000M"), ("bfloat16", 10**9, "100M")])
 def test_shard_size_follows_ram(dtype, memory, size):
     assert shard_size(dtype, memory) == size
+
+
+@pytest.mark.parametrize("text, secret", [
+    ("wandb_api_key: |\n  s3cret-block-value\nlr: 1\n", "s3cret-block-value"),
+    ("datasets:\n  - path: https://user:s3cretpass@host/data.json\n", "s3cretpass"),
+    ("data_files: {token: abc123456, split: train}\n", "abc123456"),
+])
+def test_redact_any_yaml_style(text, secret):
+    import yaml
+
+    out = redact(text)
+    assert secret not in out
+    assert yaml.safe_load(out) is not None  # still YAML
+
+
+def test_adapter_folded_into_another_model_is_refused(lora_adapter, tiny_mixtral, tiny_mixtral_b):
+    assert C.check_merge_config(C.build_lora_fold_config(str(tiny_mixtral), lora=str(lora_adapter),
+                                                     dtype="float32")) == []
+    problems = C.check_merge_config(C.build_lora_fold_config(str(tiny_mixtral_b), lora=str(lora_adapter),
+                                                         dtype="float32"))
+    assert problems == [f"models.0: adapter '{lora_adapter}' was trained on '{tiny_mixtral}', not on "
+                        f"'{tiny_mixtral_b}' (folding it elsewhere merges silently wrong)"]

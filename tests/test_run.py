@@ -3,7 +3,6 @@ fixture (the whole chain on tiny models runs in tests/test_demo.py through the s
 
 import json
 
-import pytest
 import yaml
 from click.testing import CliRunner
 

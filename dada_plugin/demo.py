@@ -14,16 +14,13 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+from dada_plugin.data import sample_path
 from dada_plugin.errors import InputError
 from dada_plugin.steps import Step, StepRunner
 
 TINY_CONFIG = "tiny-cpu-lora.yml"
 EVAL_PROMPTS = 6
 EVAL_NEW_TOKENS = 24
-
-
-def sample_path() -> Path:
-    return Path(str(files("dada_plugin") / "data" / "alpaca_sample.json"))
 
 
 def shipped_config(name: str) -> Path:

@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
 
-def _umask() -> int:
+def umask() -> int:
+    """The process umask (read without changing it for good)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-_MODE = 0o666 & ~_umask()  # what open() would have given: mkstemp's files are 0600
+_MODE = 0o666 & ~umask()  # what open() would have given: mkstemp's files are 0600
 
 
 @contextmanager

@@ -10,14 +10,12 @@ stand-ins.
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dada_plugin.errors import ConfigError, InputError, StepError
+from dada_plugin.errors import ConfigError, InputError
 from dada_plugin.steps import Step
 
 STEP_NAMES = ("build", "axolotl-config", "train", "merge", "eval-dataset", "eval-models")
@@ -200,23 +198,11 @@ class Chain:
         return {"config": str(self.axolotl_yaml)}
 
     def train(self):
-        from dada_plugin.tiny import offline_env
+        from dada_plugin.axolotl.train import axolotl_train
 
-        log = self.work / "logs" / "axolotl-train.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        exe = Path(sys.executable).with_name("axolotl")
-        cmd = [str(exe), "train", str(self.axolotl_yaml), "--launcher", self.r.train.launcher]
-        with open(log, "w", encoding="utf-8") as fh:  # streamed: a killed run still has its log
-            proc = subprocess.run(cmd, cwd=self.train_dir, env=offline_env(), stdout=fh,
-                                  stderr=subprocess.STDOUT)
-        output = log.read_text(encoding="utf-8", errors="replace")
-        if proc.returncode != 0:
-            last = output.strip().splitlines()[-1] if output.strip() else "no output"
-            raise StepError("train", f"axolotl exited with {proc.returncode}: {last}", str(log))
-        losses = [float(x) for x in re.findall(r"'loss': '?([0-9.eE+-]+)'?", output)]
-        trainable = re.search(r"trainable params: ([\d,]+)", output)
-        return {"losses": losses, "log": str(log),
-                "trainable_params": int(trainable.group(1).replace(",", "")) if trainable else None}
+        result = axolotl_train(self.axolotl_yaml, self.work / "logs" / "axolotl-train.log",
+                               self.r.train.launcher)
+        return {k: v for k, v in result.items() if k != "output"}
 
     def merge(self):
         from dada_plugin.mergekit.config import build_slerp_config, write_merge_config

@@ -31,7 +31,7 @@ def parse_model(spec: str) -> tuple[str, str, dict]:
 def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMPTS) -> list[str]:
     """A fixed subset: the first slop-score benchmark prompts plus the first Alpaca questions of
     the bundled sample (no ``<nooutput>`` ones)."""
-    from dada_plugin.demo import sample_path
+    from dada_plugin.data import sample_path
     from dada_plugin.eval.lists import benchmark_prompts
     from dataset_builders.load import load
 

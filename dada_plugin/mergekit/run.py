@@ -117,7 +117,7 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
     ``echo`` receives mergekit's output as it comes (None: silent). Raises ConfigError for a
     bad config, InputError when ``out`` exists (unless ``force``), StepError when mergekit fails
     (its output is kept in ``OUT.mergekit.log``)."""
-    from dada_plugin.io import write_text
+    from dada_plugin.io import umask, write_text
     from dada_plugin.mergekit.card import model_card, redact
     from dada_plugin.mergekit.config import inspect_config, load_yaml
     from dada_plugin.tiny import offline_env
@@ -155,9 +155,7 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
         if not (staging / "mergekit_config.yml").exists():
             write_text(staging / "mergekit_config.yml", redact(config_text))
         write_text(staging / "README.md", model_card(cfg, config_text, out.name, axolotl_text))
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes 0700: the model is meant to be shared
+        os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes 0700: the model is meant to be shared
         if out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
         os.replace(staging, out)

@@ -4,27 +4,12 @@ steps each on the dada.jsonl rows of the Alpaca fixture, through the shipped tin
 from __future__ import annotations
 
 import math
-import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
+from dada_plugin.axolotl.train import axolotl_train
+
 TINY_TRAINABLE = 39_936  # r=8 on attention + fused experts of the tiny model (dada plan agrees)
-
-
-def axolotl_train(config: Path, log: Path) -> str:
-    from dada_plugin.tiny import offline_env
-
-    exe = Path(sys.executable).with_name("axolotl")
-    cmd = [str(exe), "train", str(config), "--launcher", "python"]
-    proc = subprocess.run(cmd, cwd=config.parent, env=offline_env(), capture_output=True, text=True,
-                          timeout=600)
-    output = proc.stdout + proc.stderr
-    log.write_text(output)
-    assert proc.returncode == 0, f"axolotl train failed (log: {log}):\n{output[-3000:]}"
-    return output
 
 
 @pytest.mark.slow
@@ -39,13 +24,14 @@ def test_axolotl_train_tiny(adapter, tiny_mixtral, tiny_mixtral_b, dada_jsonl, t
 
     extra = {"adapter": "qlora", "load_in_4bit": True} if adapter == "qlora" else {}
     config = tiny_config(tmp_path, model=tiny_mixtral, merge_base=tiny_mixtral_b, data=dada_jsonl, **extra)
-    output = axolotl_train(config, tmp_path / "train.log")
+    result = axolotl_train(config, tmp_path / "train.log")
+    output = result["output"]
     out = tmp_path / "out"
 
-    losses = [float(x) for x in re.findall(r"'loss': '([^']+)'", output)]
+    losses = result["losses"]
     assert len(losses) == 3 and all(math.isfinite(x) for x in losses), losses
     print(f"{adapter}: losses {losses}")  # shown with -s / -rP
-    trainable = int(re.search(r"trainable params: ([\d,]+)", output).group(1).replace(",", ""))
+    trainable = result["trainable_params"]
     assert trainable == TINY_TRAINABLE == make_plan(str(tiny_mixtral), lora_r=8,
                                                     targets="attention+experts").trainable_params
     assert "dada: all 99 rows fit 1024 tokens" in output

@@ -1,0 +1,32 @@
+"""Run ``axolotl train`` offline (telemetry off) and read its losses and trainable count."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from dada_plugin.errors import StepError
+
+
+def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python") -> dict:
+    """``axolotl train CONFIG --launcher LAUNCHER`` in CONFIG's folder, output streamed to
+    ``log`` (a killed run still has it). Raises StepError naming the log on failure."""
+    from dada_plugin.tiny import offline_env
+
+    config, log = Path(config), Path(log)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    exe = Path(sys.executable).with_name("axolotl")
+    cmd = [str(exe), "train", str(config), "--launcher", launcher]
+    with open(log, "w", encoding="utf-8") as fh:
+        proc = subprocess.run(cmd, cwd=config.parent, env=offline_env(), stdout=fh,
+                              stderr=subprocess.STDOUT)
+    output = log.read_text(encoding="utf-8", errors="replace")
+    if proc.returncode != 0:
+        last = output.strip().splitlines()[-1] if output.strip() else "no output"
+        raise StepError("train", f"axolotl exited with {proc.returncode}: {last}", str(log))
+    trainable = re.search(r"trainable params: ([\d,]+)", output)
+    return {"losses": [float(x) for x in re.findall(r"'loss': '?([0-9.eE+-]+)'?", output)],
+            "trainable_params": int(trainable.group(1).replace(",", "")) if trainable else None,
+            "log": str(log), "output": output}

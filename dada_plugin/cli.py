@@ -75,7 +75,14 @@ def dada():
     """
 
 
+def _terminated(signum, frame):
+    raise SystemExit(128 + signum)  # SIGTERM unwinds like Ctrl-C: temp files and folders are removed
+
+
 def main() -> None:
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     dada(prog_name="dada")
 
 

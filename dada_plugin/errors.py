@@ -48,6 +48,11 @@ class BackendError(DadaError):
     """A rewrite/generation backend that cannot be used (bad URL, unknown model, dead server)."""
 
 
+class ResultError(DadaError):
+    """A run that finished without a result worth reporting as success (nothing kept, too many
+    requests failed, a model with no samples); what it did produce is on disk."""
+
+
 class TemplateError(DadaError):
     """Text that is not a Mixtral-Instruct sequence."""
 

@@ -11,13 +11,53 @@ from typing import Iterable, Iterator, TextIO
 
 
 def umask() -> int:
-    """The process umask (read without changing it for good)."""
-    mask = os.umask(0)
+    """The process umask, read from /proc (no change to it: setting and restoring it races with
+    threads creating files); elsewhere by the set-and-restore fallback."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
     os.umask(mask)
     return mask
 
 
-_MODE = 0o666 & ~umask()  # what open() would have given: mkstemp's files are 0600
+def file_mode() -> int:
+    """What open() would give a new file (mkstemp's files are 0600)."""
+    return 0o666 & ~umask()
+
+
+def fsync_dir(path: str | Path) -> None:
+    """Make the renames inside ``path`` survive a power cut."""
+    dir_fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+@contextmanager
+def temp_open(path: str | Path, mode: str = "w") -> Iterator[tuple[TextIO, Path]]:
+    """Write a temp file beside ``path`` (fsynced, the umask's mode on close); the caller
+    renames it into place. Removed if the block raises."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
+            yield fh, Path(tmp)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, file_mode())
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 @contextmanager
@@ -25,26 +65,14 @@ def atomic_open(path: str | Path, mode: str = "w") -> Iterator[TextIO]:
     """Write to a temp file beside ``path``; on success fsync and rename over ``path``;
     on error remove the temp file and leave ``path`` untouched."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with temp_open(path, mode) as (fh, tmp):
+        yield fh
     try:
-        with os.fdopen(fd, mode, encoding=None if "b" in mode else "utf-8") as fh:
-            yield fh
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _MODE)
         os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)  # the rename itself survives a power cut
-        finally:
-            os.close(dir_fd)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        os.unlink(tmp)
         raise
+    fsync_dir(path.parent)
 
 
 def write_text(path: str | Path, text: str) -> Path:
@@ -60,8 +88,12 @@ def write_json(path: str | Path, obj) -> Path:
 _JSONL = json.JSONEncoder(ensure_ascii=False)
 
 
-def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
+def write_rows(fh: TextIO, rows: Iterable[dict]) -> None:
     encode = _JSONL.encode
+    fh.writelines(encode(row) + "\n" for row in rows)
+
+
+def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     with atomic_open(path) as fh:
-        fh.writelines(encode(row) + "\n" for row in rows)
+        write_rows(fh, rows)
     return Path(path)

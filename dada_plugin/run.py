@@ -227,8 +227,7 @@ class Chain:
         return {"report": str(out / "report.md")}
 
     def eval_models(self):
-        from dada_plugin.eval.generate import default_prompts, generate, read_prompts
-        from dada_plugin.eval.report import write_report
+        from dada_plugin.eval.generate import compare_models, default_prompts, read_prompts
         from dataset_builders.rewrite import BackendOptions
 
         e = self.r.eval
@@ -246,10 +245,9 @@ class Chain:
         sampling = BackendOptions(temperature=e.temperature, max_new_tokens=e.max_new_tokens,
                                   seed=e.seed, batch_size=min(len(prompts), 16))
         out = self.eval_dir / "models"
-        columns, failures = generate([f"{k}={v}" for k, v in models.items()], prompts, out,
-                                     sampling, progress=False)
-        write_report(columns, out, title=f"Models: {', '.join(columns)}")
-        return {"report": str(out / "report.md"), "prompts": len(prompts), "failures": failures}
+        result = compare_models([f"{k}={v}" for k, v in models.items()], prompts, out, sampling,
+                                progress=False, title=f"Models: {', '.join(models)}")
+        return {"report": str(out / "report.md"), "prompts": len(prompts), "failures": result["failures"]}
 
     # -- the chain ---------------------------------------------------------------------------
     def steps(self) -> list[Step]:
@@ -260,17 +258,21 @@ class Chain:
             build_cmd += f" --model {d.model}"
         build_cmd += "".join(f" --base-url {u}" for u in d.base_urls)
         models = " ".join(f"--model {k}={v}" for k, v in self.r.eval.models.items())
+        e = r.eval
+        model_dirs = (r.base_model, r.merge.base)
         return [
-            Step("build", build_cmd, self.build, d.model_dump()),
+            Step("build", build_cmd, self.build, d.model_dump(), reads=(d.input, d.style_prompt, d.tokenizer)),
             Step("axolotl-config", f"dada axolotl-config -o {self.axolotl_yaml} --dataset "
-                                   f"{self.data / 'dada.jsonl'}", self.axolotl_config, training),
-            Step("train", f"axolotl train {self.axolotl_yaml}", self.train, training),
-            Step("merge", f"mergekit-yaml {self.merge_yaml} {self.merged}", self.merge, training),
+                                   f"{self.data / 'dada.jsonl'}", self.axolotl_config, training,
+                 reads=(r.train.config, r.base_model)),
+            Step("train", f"axolotl train {self.axolotl_yaml}", self.train, training, reads=(r.base_model,)),
+            Step("merge", f"mergekit-yaml {self.merge_yaml} {self.merged}", self.merge, training,
+                 reads=(*model_dirs, self.adapter)),
             Step("eval-dataset", f"dada eval --dataset {self.data / 'dada.jsonl'} -o "
                                  f"{self.eval_dir / 'dataset'}", self.eval_dataset),
             Step("eval-models", f"dada eval -o {self.eval_dir / 'models'} {models} "
                                 f"--model merge={self.merged}".replace("  ", " "), self.eval_models,
-                 r.eval.model_dump()),
+                 e.model_dump(), reads=(e.prompts, *e.models.values())),
         ]
 
 

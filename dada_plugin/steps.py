@@ -24,11 +24,44 @@ class Step:
     command: str                     # what a user would type on a GPU box
     run: Callable[[], dict | None]   # returns a small summary (JSON-able) or None
     inputs: Any = None               # the settings its output depends on (JSON-able)
+    reads: tuple = ()                # files and folders it reads: a change to them redoes it
+
+
+def file_ids(paths) -> list:
+    """What a step's fingerprint knows of the files it reads: (size, mtime, inode) of each file,
+    and of each file directly in a folder (a model's config.json, weights, adapter)."""
+    import os
+
+    def ident(path: Path) -> list:
+        st = path.stat()
+        return [st.st_size, st.st_mtime_ns, st.st_ino]
+
+    out = []
+    for raw in paths:
+        if raw is None or "://" in str(raw):
+            continue
+        path = Path(raw)
+        if path.is_file():
+            out.append([str(path), ident(path)])
+        elif path.is_dir():
+            out.append([str(path), [[e.name, ident(Path(e.path))] for e in
+                                    sorted(os.scandir(path), key=lambda e: e.name) if e.is_file()]])
+        else:
+            out.append([str(path), None])
+    return out
+
+
+# what a chain writes at the top of its work folder (the folder is refused if it holds anything
+# else and was not made by a chain: the steps would write over a user's files)
+WORKDIR_ENTRIES = (".steps", "logs", "data", "models", "train", "merge", "merged", "eval", "report.md")
 
 
 class StepRunner:
     def __init__(self, workdir: str | Path, echo: Callable[[str], None] = print, force: bool = False):
+        from dada_plugin.outputs import OwnedFolder
+
         self.workdir = Path(workdir)
+        self.folder = OwnedFolder(self.workdir, "dada run", (), dirs=WORKDIR_ENTRIES, can_force=False)
         self.echo = echo
         self.force = force
         self.state_dir = self.workdir / ".steps"
@@ -42,13 +75,16 @@ class StepRunner:
         chained over all of them, so a selection does not change what counts as finished."""
         from dada_plugin import io
 
+        self.folder.check()
+        self.folder.claim()
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         results: dict[str, dict] = {}
         fingerprint = ""
         chosen = [s for s in steps if selected is None or s.name in selected]
         for step in steps:
-            blob = json.dumps([fingerprint, step.name, step.inputs], sort_keys=True, default=str)
+            blob = json.dumps([fingerprint, step.name, step.inputs, file_ids(step.reads)],
+                              sort_keys=True, default=str)
             fingerprint = hashlib.sha256(blob.encode("utf-8")).hexdigest()
             if step not in chosen:
                 continue

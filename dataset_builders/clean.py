@@ -21,11 +21,14 @@ LABEL = re.compile(
     r"rewrite|simple answer|simplified answer|kid|child)(?:\*\*)?\s*:\s*(?:\*\*)?", re.I)
 _PREAMBLE_WORDS = ("sure", "ok", "of course", "certainly", "absolutely", "alright", "great", "here")
 QUOTES = {'"': '"', "“": "”", "'": "'", "«": "»"}
+# A refusal of the task: "I'm sorry, but I can't help with that", "As an AI ...". Not an apology
+# that is the answer ("I am sorry, but I was late") nor "I can not help falling in love".
 REFUSAL = re.compile(
-    r"^\s*(?:(?:i'?m|i am) sorry,? (?:but )?(?:i\b|as an ai\b)|as an ai\b|"
+    r"^\s*(?:(?:i'?m|i am) sorry,? (?:but )?)?(?:as an ai\b|"
     r"i (?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|"
-    r"'m not able to) (?:help|assist|provide|answer|do that|comply|fulfil|fulfill|rewrite|complete))",
-    re.I)
+    r"'m not able to) (?:help(?: you)?(?: with\b|\s*[.!]|\s*$)|assist\b|provide\b|answer th|"
+    r"do th|comply\b|fulfil|rewrite\b|complete th))", re.I)
+CLEAN_REASONS = ("empty_answer", "refusal", "template_marker")
 _EMOJI_CANDIDATE = re.compile("[\u00a9\u00ae\u200d\u203c-\u3299\ufe0f\U0001f000-\U0001faff]")
 _EMOJI_GAP = re.compile(r"[ \t]*\0+(?=[ \t]*(?:[.,!?;:)]|$))", re.M)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
@@ -60,15 +63,20 @@ def prune_emojis(text: str) -> str:
     return _EMOJI_GAP.sub("", text).replace("\0", "")
 
 
+def _unless_empty(cut: str, text: str) -> str:
+    """A preamble or label is removed only when an answer follows it ("Sure." is an answer)."""
+    return cut if any(ch.isalnum() for ch in cut) else text
+
+
 def clean_answer(text: str, question: str) -> str:
     """The cleaned answer (may be empty)."""
     text = prune_emojis(text.replace("\r\n", "\n"))
     text = _drop_echo(text.strip(), question)
     head = text[:48].lower()
     if head.startswith(_PREAMBLE_WORDS):  # the regexes only where they can match
-        text = PREAMBLE.sub("", text, count=1)
+        text = _unless_empty(PREAMBLE.sub("", text, count=1), text)
     if ":" in text[:48]:
-        text = LABEL.sub("", text, count=1)
+        text = _unless_empty(LABEL.sub("", text, count=1), text)
     text = _unquote(text.strip())
     if "  " in text or "\t" in text or "\u00a0" in text:
         text = "\n".join(_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line
@@ -84,7 +92,7 @@ def clean(records: list[Record]) -> StageResult:
         marker = find_marker(answer) or find_marker(rec.question)
         if not answer:
             result.reject(rec, STAGE, "empty_answer")
-        elif REFUSAL.match(answer):
+        elif REFUSAL.match(answer) and not REFUSAL.match(rec.original_answer):
             result.reject(rec, STAGE, "refusal", answer[:80])
         elif marker:
             result.reject(rec, STAGE, "template_marker", f"contains {marker}")

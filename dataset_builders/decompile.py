@@ -45,7 +45,12 @@ def pair_row(turns: list[tuple[str, str]]) -> dict:
     return {"turns": [{"input": q, "output": a} for q, a in turns]}
 
 
-def decompile_file(path: str | Path, out: str | Path) -> int:
+def decompile_file(path: str | Path, out: str | Path, *, force: bool = False) -> int:
+    """Decompile ``path`` into ``out`` (never over the input; an existing ``out`` only with
+    ``force``); the number of rows written."""
+    from dada_plugin.outputs import check_file
+
+    check_file(out, {"input": path}, force=force)
     rows = []
     for lineno, text in read_sequences(path):
         try:

@@ -11,20 +11,23 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterable
 
-from dada_plugin import io
+from dada_plugin import outputs
+from dada_plugin.errors import ResultError
 from dataset_builders import card
-from dataset_builders.clean import clean
+from dataset_builders.clean import CLEAN_REASONS, clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.rewrite import BackendOptions, Job, get_backend
-from dataset_builders.rewrite.prompt import load_template, render
+from dataset_builders.rewrite.prompt import echo_chunks, is_echo, load_template, render
 from dataset_builders.rewrite.simple import OfflineRewrite
 from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached, throughput_stats
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
-OUTPUTS = ("dada.jsonl", "rejected.jsonl", "stats.json", "README.md")
+OUTPUTS = ("dada.jsonl", "rejected.jsonl", "README.md", "stats.json")  # stats.json last
+STORE_NAME = "rewrites.sqlite"
 HIST_BIN = 16
 
 
@@ -39,6 +42,9 @@ class BuildOptions:
     progress: bool = True
     source_name: str = "Stanford Alpaca (tatsu-lab/stanford_alpaca)"
     source_license: str = "cc-by-nc-4.0"
+    force: bool = False
+    retry_rejected: tuple[str, ...] = ()
+    max_failed_share: float = 0.2
 
 
 @dataclass
@@ -56,8 +62,48 @@ def _stage_stats(n_in: int, result: StageResult) -> dict:
     return {"in": n_in, "out": len(result.kept), "rejected": reasons}
 
 
+REWRITE_REASONS = ("truncated", "content_filter", "echo")
+RETRYABLE = REWRITE_REASONS + CLEAN_REASONS  # what --retry-rejected may name
+
+
+def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
+    """Why a completion cannot be used as ``rec``'s answer, or None when it can."""
+    if c is None or c.error is not None:
+        return "backend_error", c.error if c else "no answer"
+    if c.finish_reason == "length":
+        return "truncated", "finish_reason=length"
+    if c.finish_reason == "content_filter":
+        return "content_filter", "finish_reason=content_filter"
+    if is_echo(c.text or "", chunks, rec.question, rec.original_answer):
+        return "echo", "the reply repeats the rewrite prompt"
+    return None
+
+
+def retire_rejected(records: list[Record], jobs: list[Job], store: RewriteStore, chunks: list[str],
+                    reasons: set[str]) -> int:
+    """Set aside the stored rewrites that ended with one of ``reasons`` (kept in the store's
+    history, never deleted), so they are asked again; returns how many."""
+    cached = store.get_many([j.key for j in jobs])
+    again, trial, keys = [], [], {}
+    for job, rec in zip(jobs, records):
+        c = cached.get(job.key)
+        if c is None:
+            continue
+        why = verdict(c, rec, chunks)
+        if why is not None:
+            if why[0] in reasons:
+                again.append(job.key)
+        elif reasons & set(CLEAN_REASONS):
+            trial.append(Record(rec.id, rec.index, rec.question, rec.original_answer, c.text))
+            keys[rec.id] = job.key
+    if trial:
+        again += [keys[r.id] for r in clean(trial).rejected if r.reason in reasons]
+    store.retire(again)
+    return len(again)
+
+
 def rewrite(records: list[Record], backend, template: str, store: RewriteStore | None,
-            progress: bool = True) -> tuple[StageResult, dict]:
+            progress: bool = True, retry: Iterable[str] = ()) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
     store before it is counted."""
     if isinstance(backend, OfflineRewrite):  # in-process, per pair: no jobs, keys or store
@@ -66,20 +112,20 @@ def rewrite(records: list[Record], backend, template: str, store: RewriteStore |
             rec.answer = backend.rewrite_pair(rec.question, rec.original_answer)
         seconds = time.monotonic() - started
         return StageResult(kept=list(records)), throughput_stats(len(records), 0, seconds)
+    chunks = echo_chunks(template)
     prefix = key_prefix(backend.identity(), template)
     jobs = [Job(cache_key(prefix, r.question, r.original_answer), r.question, r.original_answer,
                 render(template, r.question, r.original_answer)) for r in records]
+    retried = retire_rejected(records, jobs, store, chunks, set(retry)) if retry and store else 0
     done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
                                   desc=f"rewrite [{backend.describe()}]", progress=progress)
+    throughput["retried_rejected"] = retried
     result = StageResult()
     for job, rec in zip(jobs, records):
         c = done.get(job.key)
-        if c is None or c.error is not None:
-            result.reject(rec, "rewrite", "backend_error", c.error if c else "no answer")
-        elif c.finish_reason == "length":
-            result.reject(rec, "rewrite", "truncated", "finish_reason=length")
-        elif c.finish_reason == "content_filter":
-            result.reject(rec, "rewrite", "content_filter", "finish_reason=content_filter")
+        why = verdict(c, rec, chunks)
+        if why is not None:
+            result.reject(rec, "rewrite", *why)
         else:
             rec.answer = c.text
             result.kept.append(rec)
@@ -118,11 +164,20 @@ def length_stats(lengths: list[int], max_tokens: int) -> dict:
             "over_max_tokens": sum(n > max_tokens for n in lengths), "histogram": hist}
 
 
+def output_folder(outdir: str | Path, force: bool = False) -> outputs.OwnedFolder:
+    """The build folder: its four outputs and the rewrite cache are dada's own."""
+    return outputs.OwnedFolder(outdir, "dada build", OUTPUTS, dirs=("cache",), force=force)
+
+
 def build(input_path: str | Path, outdir: str | Path, options: BuildOptions | None = None) -> BuildResult:
     """Run every stage and write the outputs into ``outdir``."""
     options = options or BuildOptions()
     started = time.monotonic()
     outdir = Path(outdir)
+    folder = output_folder(outdir, options.force)
+    outputs.refuse_inputs([outdir / n for n in OUTPUTS] + [outdir / "cache" / STORE_NAME],
+                          {"input": input_path, "style prompt": options.style_prompt})
+    folder.check()
     template = load_template(options.style_prompt)
     backend = get_backend(options.backend, options.backend_options)
     tokenizer = load_tokenizer(options.tokenizer)
@@ -133,9 +188,11 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildOptions | No
     stages = {"load": _stage_stats(n_read, loaded)}
     rejected = list(loaded.rejected)
 
-    store = RewriteStore(outdir / "cache" / "rewrites.sqlite") if backend.cacheable else None
+    folder.claim()
+    store = RewriteStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
     try:
-        rewritten, throughput = rewrite(records, backend, template, store, options.progress)
+        rewritten, throughput = rewrite(records, backend, template, store, options.progress,
+                                        options.retry_rejected)
     finally:
         if store is not None:
             store.close()
@@ -156,9 +213,25 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildOptions | No
         "tokenizer": tokenizer.name, "max_tokens": options.max_tokens,
         "token_lengths": length_stats([r.n_tokens for r in cleaned.kept], options.max_tokens),
         "rewrite": throughput, "elapsed_s": round(time.monotonic() - started, 3),
+        "outputs": list(OUTPUTS),
     }
-    io.write_jsonl(outdir / "dada.jsonl", (r.output_row() for r in kept))
-    io.write_jsonl(outdir / "rejected.jsonl", (r.output_row() for r in rejected))
-    io.write_json(outdir / "stats.json", stats)
-    io.write_text(outdir / "README.md", card.dataset_card(stats, template, options))
+    with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
+        tx.write_jsonl("dada.jsonl", (r.output_row() for r in kept))
+        tx.write_jsonl("rejected.jsonl", (r.output_row() for r in rejected))
+        tx.write_text("README.md", card.dataset_card(stats, template, options))
+        tx.write_json("stats.json", stats)
+    check_result(stats, outdir, options.max_failed_share)
     return BuildResult(outdir, kept, rejected, stats)
+
+
+def check_result(stats: dict, outdir: Path, max_failed_share: float) -> None:
+    """ResultError when the build kept nothing or too many records failed at the backend (the
+    outputs are written: rejected.jsonl says why; a rerun asks only for what is missing)."""
+    failed = stats["stages"]["rewrite"]["rejected"].get("backend_error", 0)
+    asked = stats["stages"]["rewrite"]["in"]
+    where = f"see {outdir / 'rejected.jsonl'}"
+    if asked and failed / asked > max_failed_share:
+        raise ResultError(f"{failed} of {asked} rewrites failed at the backend (more than "
+                          f"{max_failed_share:.0%}); {where}; rerun to ask for them again")
+    if stats["kept"] == 0:
+        raise ResultError(f"no record was kept (of {stats['records_read']} read); {where}")

@@ -23,7 +23,16 @@ CREATE TABLE IF NOT EXISTS rewrites (
     finish_reason TEXT NOT NULL,
     meta TEXT NOT NULL,
     created REAL NOT NULL DEFAULT (julianday('now'))
-)
+);
+CREATE TABLE IF NOT EXISTS retired (
+    key TEXT NOT NULL,
+    record_id TEXT NOT NULL,
+    text TEXT,
+    finish_reason TEXT NOT NULL,
+    meta TEXT NOT NULL,
+    created REAL NOT NULL,
+    retired REAL NOT NULL DEFAULT (julianday('now'))
+);
 """
 
 
@@ -48,7 +57,7 @@ class RewriteStore:
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(SCHEMA)
+        self._db.executescript(SCHEMA)
 
     def get_many(self, keys: list[str]) -> dict[str, Completion]:
         found: dict[str, Completion] = {}
@@ -71,6 +80,25 @@ class RewriteStore:
             self._db.executemany(
                 "INSERT OR REPLACE INTO rewrites (key, record_id, text, finish_reason, meta) "
                 "VALUES (?, ?, ?, ?, ?)", rows)
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def retire(self, keys: list[str]) -> None:
+        """Move stored completions to the ``retired`` table (a paid answer is never deleted),
+        so the next run asks for them again."""
+        if not keys:
+            return
+        self._db.execute("BEGIN")
+        try:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                self._db.execute("INSERT INTO retired (key, record_id, text, finish_reason, meta, created) "
+                                 f"SELECT key, record_id, text, finish_reason, meta, created FROM rewrites "
+                                 f"WHERE key IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM rewrites WHERE key IN ({marks})", chunk)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise

@@ -82,3 +82,25 @@ def test_real_steps_build_config_eval(tmp_path, alpaca_path):
     assert redo.exit_code == 0, redo.output
     assert "skipped" not in redo.output
     assert len((work / "data" / "dada.jsonl").read_text().splitlines()) < 84
+
+
+def test_a_changed_input_file_redoes_its_step(tmp_path):
+    data = tmp_path / "alpaca.json"
+    data.write_text(json.dumps([{"instruction": f"Say {i}.", "input": "", "output": f"{i}."} for i in range(5)]))
+    path = write_recipe(tmp_path)
+    assert CliRunner().invoke(dada, ["run", str(path), "--only", "build"]).exit_code == 0
+    data.write_text(json.dumps([{"instruction": f"Say {i}.", "input": "", "output": f"{i}."} for i in range(40)]))
+    redo = CliRunner().invoke(dada, ["run", str(path), "--only", "build"])
+    assert redo.exit_code == 0, redo.output
+    assert "skipped" not in redo.output
+    assert len((tmp_path / "work" / "data" / "dada.jsonl").read_text().splitlines()) == 40
+
+
+def test_workdir_holding_other_files_is_refused(tmp_path):
+    (tmp_path / "alpaca.json").write_text("[]")
+    path = write_recipe(tmp_path, workdir=".")
+    result = CliRunner().invoke(dada, ["run", str(path), "--only", "build"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {tmp_path}: is not empty and `dada run` did not write it; choose a "
+                             "new or empty folder\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["alpaca.json", "recipe.yml"]

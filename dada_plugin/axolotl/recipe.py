@@ -194,10 +194,13 @@ def render(items: list[Item], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+HEADER = "# DADA seed recipe for axolotl 0.21"  # how a file dada wrote begins
+
+
 def title(o: RecipeOptions, trainable: int | None, memory_gb: float | None) -> str:
     changed = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in o.model_dump(exclude_defaults=True).items())
     head = [
-        "DADA seed recipe for axolotl 0.21, written by:",
+        HEADER[2:].rstrip(":\n") + ", written by:",
         f"  dada axolotl-config -o THIS_FILE {changed}".rstrip(),
         "Train: AXOLOTL_DO_NOT_TRACK=1 axolotl train THIS_FILE"
         + (" --launcher torchrun -- --nproc_per_node N_GPUS" if o.multi_gpu == "fsdp" else ""),

@@ -44,7 +44,8 @@ TARGET_CHOICES = ["attention", "attention+experts"]
 @click.option("--model-config", default=None,
               help="config.json (or folder) to count parameters from when --base-model is a hub id "
                    "that is not Mixtral-8x7B.")
-def axolotl_config(output, model_config, **options):
+@click.option("--force", is_flag=True, help="Replace OUTPUT even if dada did not write it.")
+def axolotl_config(output, model_config, force, **options):
     """Write the DADA seed recipe as an axolotl YAML, validated by axolotl itself.
 
     Defaults are the seed's: QLoRA on Mixtral-Instruct-ITR-8x7B, r = alpha = 512, 4 epochs,
@@ -57,10 +58,12 @@ def axolotl_config(output, model_config, **options):
 
         dada axolotl-config -o dada-fsdp.yml --targets attention+experts --multi-gpu fsdp
     """
-    from dada_plugin.axolotl.recipe import RecipeOptions, make_recipe
+    from dada_plugin.axolotl.recipe import HEADER, RecipeOptions, make_recipe
     from dada_plugin.io import write_text
+    from dada_plugin.outputs import check_file
 
     options["merge_base"] = options["merge_base"] or None
+    check_file(output, {"dataset": options["dataset"]}, force=force, ours=HEADER)
     text, cfg, plan = make_recipe(RecipeOptions(**options), model_config)
     write_text(output, text)
     click.echo(f"wrote {output} (validated by axolotl {_axolotl_version()})")

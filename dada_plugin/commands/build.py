@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 BACKEND_NAMES = ["heuristic", "openai", "transformers", "none"]
+# what --retry-rejected may name (dataset_builders.pipeline.RETRYABLE; not imported here to keep
+# `dada --help` fast)
+RETRYABLE = ["truncated", "content_filter", "echo", "empty_answer", "refusal", "template_marker"]
 
 
 def _summary(stats: dict) -> str:
@@ -41,6 +44,16 @@ def _summary(stats: dict) -> str:
 @click.option("--timeout", type=float, default=120.0, show_default=True, help="Request timeout, seconds.")
 @click.option("--max-retries", type=int, default=6, show_default=True,
               help="Retries on 429, 5xx, timeouts and dropped connections (exponential backoff).")
+@click.option("--max-consecutive-failures", type=click.IntRange(min=1), default=5, show_default=True,
+              help="Circuit breaker: stop when every endpoint has failed this many requests in a "
+                   "row (connection refused, 5xx, malformed or empty replies) and answered nothing "
+                   "for a while.")
+@click.option("--max-failed-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
+              help="Exit non-zero when more than this share of the rewrites failed at the backend.")
+@click.option("--retry-rejected", "retry_rejected", multiple=True, metavar="REASON",
+              type=click.Choice(RETRYABLE),
+              help="Ask again for stored rewrites that were rejected for REASON (repeatable); the "
+                   "old answers stay in the store's history.")
 @click.option("--api-key-env", default="OPENAI_API_KEY", show_default=True,
               help="Environment variable holding the API key (may be unset or dummy).")
 @click.option("--batch-size", type=int, default=8, show_default=True,
@@ -59,9 +72,13 @@ def _summary(stats: dict) -> str:
 @click.option("--license", "source_license", default="cc-by-nc-4.0", show_default=True,
               help="Licence of the source data, carried into the dataset card.")
 @click.option("--progress/--no-progress", default=True, help="Show a progress bar while rewriting.")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty folder that is not an earlier build folder (files dada "
+                   "did not write are still never replaced).")
 def build(input_path, outdir, backend, base_urls, model, concurrency, temperature, top_p,
-          max_new_tokens, seed, timeout, max_retries, api_key_env, batch_size, style_prompt,
-          tokenizer, max_tokens, limit, source_name, source_license, progress):
+          max_new_tokens, seed, timeout, max_retries, max_consecutive_failures, max_failed_share,
+          retry_rejected, api_key_env, batch_size, style_prompt,
+          tokenizer, max_tokens, limit, source_name, source_license, progress, force):
     """Alpaca JSON/JSONL -> DADA sequences: load, rewrite, clean, compile, filter.
 
     Rerunning the same command after a crash redoes only the missing rewrites (they are kept
@@ -80,11 +97,13 @@ def build(input_path, outdir, backend, base_urls, model, concurrency, temperatur
     backend_options = BackendOptions(
         model=model, base_urls=list(base_urls), api_key_env=api_key_env, concurrency=concurrency,
         temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
-        timeout=timeout, max_retries=max_retries, batch_size=batch_size)
+        timeout=timeout, max_retries=max_retries, batch_size=batch_size,
+        max_consecutive_failures=max_consecutive_failures)
     options = BuildOptions(backend=backend, backend_options=backend_options,
                            style_prompt=style_prompt, tokenizer=tokenizer, max_tokens=max_tokens,
                            limit=limit, progress=progress, source_name=source_name,
-                           source_license=source_license)
+                           source_license=source_license, force=force,
+                           retry_rejected=tuple(retry_rejected), max_failed_share=max_failed_share)
     result = run_build(input_path, outdir, options)
     click.echo(_summary(result.stats))
     click.echo(f"wrote {result.outdir}/dada.jsonl ({result.stats['kept']} sequences)")
@@ -94,7 +113,8 @@ def build(input_path, outdir, backend, base_urls, model, concurrency, temperatur
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Output JSONL: {input, output} per sequence, {turns: [...]} for multi-turn.")
-def decompile(file, output):
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (never the input).")
+def decompile(file, output, force):
     """Raw Mixtral-Instruct sequences -> pairs.
 
     FILE is JSONL with a 'text' field (e.g. dada.jsonl) or plain text, one sequence per line.
@@ -106,5 +126,5 @@ def decompile(file, output):
     """
     from dataset_builders.decompile import decompile_file
 
-    n = decompile_file(file, output)
+    n = decompile_file(file, output, force=force)
     click.echo(f"wrote {output} ({n} pairs)")

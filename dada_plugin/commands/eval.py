@@ -37,8 +37,12 @@ import click
               help="Normalise list entries as slop-score's published leaderboard did.")
 @click.option("--no-charts", is_flag=True, help="Skip the PNG charts (no matplotlib needed).")
 @click.option("--progress/--no-progress", default=True, help="Progress bars while generating.")
+@click.option("--force", is_flag=True,
+              help="Write into a non-empty folder that is not an earlier report folder (its own "
+                   "report files are still never replaced).")
 def eval_(dataset, models, output, prompts_file, temperature, max_new_tokens, gen_seed,
-          concurrency, api_key_env, n_resamples, seed, legacy_normalization, no_charts, progress):
+          concurrency, api_key_env, n_resamples, seed, legacy_normalization, no_charts, progress,
+          force):
     """Compare slop and diversity metrics side by side, with bootstrap confidence intervals.
 
     Dataset mode (--dataset): did the rewrite simplify and de-cliché? Compares the
@@ -54,7 +58,7 @@ def eval_(dataset, models, output, prompts_file, temperature, max_new_tokens, ge
         dada eval -o eval-out --model base=http://127.0.0.1:8000/v1 \\
             --model dada=http://127.0.0.1:8001/v1 --model merge=/models/verdict-dada
     """
-    from dada_plugin.eval.report import write_report
+    from dada_plugin.eval.report import claim_folder, write_report
 
     if bool(dataset) == bool(models):
         raise click.UsageError("give either --dataset or at least one --model")
@@ -62,21 +66,24 @@ def eval_(dataset, models, output, prompts_file, temperature, max_new_tokens, ge
         from dada_plugin.eval.sources import read_source
 
         columns = read_source(dataset).columns
-        title = f"Slop and diversity: {dataset.name}"
+        claim_folder(output, force, {"dataset": dataset})
+        paths = write_report(columns, output, legacy=legacy_normalization, n_resamples=n_resamples,
+                             seed=seed, charts=not no_charts, title=f"Slop and diversity: {dataset.name}")
     else:
-        from dada_plugin.eval.generate import default_prompts, generate, read_prompts
+        from dada_plugin.eval.generate import compare_models, default_prompts, read_prompts
         from dataset_builders.rewrite import BackendOptions
 
         prompts = read_prompts(prompts_file) if prompts_file else default_prompts()
+        claim_folder(output, force, {"prompts": prompts_file})
         sampling = BackendOptions(temperature=temperature, max_new_tokens=max_new_tokens,
                                   seed=gen_seed, concurrency=concurrency, api_key_env=api_key_env)
-        columns, failures = generate(list(models), prompts, output, sampling, progress=progress)
-        for name, n in failures.items():
+        result = compare_models(list(models), prompts, output, sampling, progress=progress,
+                                legacy=legacy_normalization, n_resamples=n_resamples, seed=seed,
+                                charts=not no_charts)
+        for name, n in result["failures"].items():
             if n:
                 click.echo(f"warning: {name}: {n} of {len(prompts)} generations failed", err=True)
-        title = f"Slop and diversity: {', '.join(columns)} on {len(prompts)} prompts"
-    paths = write_report(columns, output, legacy=legacy_normalization, n_resamples=n_resamples,
-                         seed=seed, charts=not no_charts, title=title)
+        paths = result["paths"]
     click.echo(f"wrote {paths['markdown']}")
     click.echo(f"wrote {paths['json']}")
     if "charts" in paths:

@@ -48,8 +48,9 @@ def lint(files) -> int:
               help="dtype mergekit computes and writes in.")
 @click.option("--tokenizer-source", default="base", show_default=True,
               help="'base', 'union', 'model' (MODEL's tokenizer) or a model folder.")
+@click.option("--force", is_flag=True, help="Replace OUTPUT even if dada did not write it.")
 def merge_config(files, check, output, method, base, model, lora, t, t_self_attn, t_mlp, dtype,
-                 tokenizer_source):
+                 tokenizer_source, force):
     """Write a checked mergekit config, or lint existing ones with --check.
 
     Layer ranges are read from each model's config.json; local paths are written absolute.
@@ -80,6 +81,10 @@ def merge_config(files, check, output, method, base, model, lora, t, t_self_attn
         raise click.UsageError("FILES are only read with --check")
     if not output or not model:
         raise click.UsageError("writing a config needs -o/--output and --model")
+    from dada_plugin.mergekit.config import HEADER
+    from dada_plugin.outputs import check_file
+
+    check_file(output, {}, force=force, ours=HEADER.split("`")[0])
     if method == "fold":
         cfg = build_lora_fold_config(model, lora, dtype=dtype)
     else:

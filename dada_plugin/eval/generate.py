@@ -54,9 +54,13 @@ def read_prompts(path: str | Path) -> list[str]:
 
 
 def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
-             progress: bool = True) -> tuple[dict[str, list[tuple[str, str]]], dict]:
-    """Generate per model; returns ({name: [(prompt, output), ...]}, {name: failures})."""
+             progress: bool = True, errors: dict[str, str] | None = None
+             ) -> tuple[dict[str, list[tuple[str, str]]], dict]:
+    """Generate per model; returns ({name: [(prompt, output), ...]}, {name: failures}). A model
+    whose backend gives up (a dead server) gets no samples, its error in ``errors``; the other
+    models still run."""
     from dada_plugin import io
+    from dada_plugin.errors import BackendError
     from dataset_builders.rewrite import Job, get_backend
     from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached
 
@@ -75,10 +79,16 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
             prefix = key_prefix(backend.identity(), "generate")
             jobs = [Job(cache_key(prefix, p, ""), p, "", [{"role": "user", "content": p}])
                     for p in prompts]
-            done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,
-                                 desc=f"generate [{name}]", progress=progress)
             samples[name] = []
             failures[name] = 0
+            try:
+                done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,
+                                     desc=f"generate [{name}]", progress=progress)
+            except BackendError as exc:
+                failures[name] = len(jobs)
+                if errors is not None:
+                    errors[name] = str(exc)
+                continue
             for job in jobs:
                 c = done[job.key]
                 if c.error is not None or not c.text:
@@ -91,3 +101,27 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
         store.close()
     io.write_jsonl(outdir / "generations.jsonl", rows)
     return samples, failures
+
+
+def compare_models(specs: list[str], prompts: list[str], outdir: str | Path, sampling, *,
+                   progress: bool = True, title: str | None = None, **report_options) -> dict:
+    """Generate from every model, then write the side-by-side report of those that gave
+    samples. ResultError (after the report of the others is written) when a model gave none:
+    an empty column would read as "no slop"."""
+    from dada_plugin.errors import ResultError
+    from dada_plugin.eval.report import write_report
+
+    errors: dict[str, str] = {}
+    samples, failures = generate(specs, prompts, outdir, sampling, progress=progress, errors=errors)
+    columns = {name: rows for name, rows in samples.items() if rows}
+    paths = {}
+    if columns:
+        paths = write_report(columns, outdir, title=title or f"Slop and diversity: {', '.join(columns)} "
+                                                             f"on {len(prompts)} prompts", **report_options)
+    empty = [name for name, rows in samples.items() if not rows]
+    if empty:
+        why = "; ".join(f"{name}: {errors.get(name, f'all {len(prompts)} generations failed')}"
+                        for name in empty)
+        done = f"; the report of {', '.join(columns)} is in {outdir}" if columns else ""
+        raise ResultError(f"no samples from {', '.join(empty)} ({why}){done}")
+    return {"paths": paths, "failures": failures, "prompts": len(prompts)}

@@ -88,6 +88,21 @@ def markdown(report: dict, title: str = "Slop and diversity report") -> str:
     return "\n".join(lines)
 
 
+OUTPUT_ENTRIES = ("report.md", "report.json", "charts", "generations.jsonl", "cache")
+
+
+def claim_folder(outdir: str | Path, force: bool = False, inputs: dict | None = None) -> None:
+    """Check that ``outdir`` may take a report (new, empty, an earlier report folder, or with
+    ``force`` one without report files in it; never over an input) and mark it as a report
+    folder."""
+    from dada_plugin.outputs import OwnedFolder, refuse_inputs
+
+    refuse_inputs([Path(outdir) / n for n in OUTPUT_ENTRIES], inputs or {})
+    folder = OwnedFolder(outdir, "dada eval", (), dirs=OUTPUT_ENTRIES, force=force)
+    folder.check()
+    folder.claim()
+
+
 def write_report(samples_by_model: dict[str, list], outdir: str | Path, *,
                  legacy: bool = False, n_resamples: int = DEFAULT_RESAMPLES,
                  seed: int = DEFAULT_SEED, title: str = "Slop and diversity report",

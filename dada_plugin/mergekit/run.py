@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import collections
+import glob
 import os
 import shutil
 import subprocess
@@ -28,6 +29,7 @@ from dada_plugin.errors import ConfigError, InputError, StepError
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "chat_template.jinja")
 _BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "float64": 8}
+COMMAND = "dada merge"
 MIN_SHARD, MAX_SHARD = 100_000_000, 5_000_000_000  # mergekit's default is 5B
 
 
@@ -83,18 +85,43 @@ def copy_tokenizer(cfg: dict, out: Path) -> list[str]:
     return copied
 
 
+def local_inputs(cfg: dict) -> dict[str, Path]:
+    """Every local folder a merge reads: models, adapters and the tokenizer source."""
+    from dada_plugin.mergekit.config import referenced_models
+    from dada_plugin.mergekit.models import ModelRef
+
+    found: dict[str, Path] = {}
+    for ref in referenced_models(cfg):
+        try:
+            parsed = ModelRef.parse(ref)
+        except ValueError:
+            continue
+        for label, path in (("model", parsed.path), ("adapter", parsed.lora)):
+            if path and (path.startswith(("/", ".", "~")) or Path(path).exists()):
+                found[f"{label} {path}"] = Path(path).expanduser()
+    source = cfg.get("tokenizer_source")
+    if isinstance(source, str) and source not in ("base", "union") and Path(source).expanduser().exists():
+        found[f"tokenizer source {source}"] = Path(source).expanduser()
+    return found
+
+
 def _stream(cmd: list[str], env: dict, echo: Callable[[bytes], None] | None) -> tuple[int, str]:
     """Run ``cmd``, passing its output (tqdm bars included) to ``echo``; (exit code, tail)."""
     tail: collections.deque[bytes] = collections.deque(maxlen=64)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
     assert proc.stdout is not None
     buf = b""
-    while chunk := proc.stdout.read1(4096):
-        if echo:
-            echo(chunk)
-        buf += chunk
-        *lines, buf = buf.replace(b"\r", b"\n").split(b"\n")
-        tail.extend(line for line in lines if line.strip())
+    try:
+        while chunk := proc.stdout.read1(4096):
+            if echo:
+                echo(chunk)
+            buf += chunk
+            *lines, buf = buf.replace(b"\r", b"\n").split(b"\n")
+            tail.extend(line for line in lines if line.strip())
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM): stop mergekit before cleaning up
+        proc.terminate()
+        proc.wait()
+        raise
     tail.append(buf)
     return proc.wait(), b"\n".join(tail).decode("utf-8", "replace").strip()
 
@@ -120,6 +147,7 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
     from dada_plugin.io import umask, write_text
     from dada_plugin.mergekit.card import model_card, redact
     from dada_plugin.mergekit.config import inspect_config, load_yaml
+    from dada_plugin.outputs import check_whole, check_writable, mark_all, refuse_inputs, replace_folder
     from dada_plugin.tiny import offline_env
 
     config, out = Path(config).resolve(), Path(out).resolve()
@@ -133,10 +161,15 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
             axolotl_text = Path(axolotl_config).read_text(encoding="utf-8")
         except OSError as exc:
             raise InputError(axolotl_config, f"cannot read: {exc.strerror}") from None
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not force:
-        raise InputError(out, "exists and is not empty; pass --force to replace it")
+    inputs = {"merge config": config, "axolotl config": axolotl_config, **local_inputs(cfg)}
+    refuse_inputs([], inputs, folder=out)
+    check_whole(out, COMMAND, force=force)
+    check_writable(out.parent)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    for kind in ("partial", "lora-cache", "old"):  # left by a killed run
+        for left in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*"):
+            shutil.rmtree(left, ignore_errors=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     cache = Path(tempfile.mkdtemp(prefix=f".{out.name}.lora-cache-", dir=out.parent))
     log = out.parent / f"{out.name}.mergekit.log"
@@ -156,9 +189,8 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
             write_text(staging / "mergekit_config.yml", redact(config_text))
         write_text(staging / "README.md", model_card(cfg, config_text, out.name, axolotl_text))
         os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes 0700: the model is meant to be shared
-        if out.exists():
-            shutil.rmtree(out) if out.is_dir() else out.unlink()
-        os.replace(staging, out)
+        mark_all(staging, COMMAND)
+        replace_folder(staging, out)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import logging
 import os
 import random
 import time
@@ -20,6 +21,10 @@ from dataset_builders.rewrite.registry import Backend, Completion, Job, register
 
 RETRY_AFTER_CAP = 300.0
 ENDPOINT_PAUSE_CAP = 60.0
+CONNECT_TIMEOUT = 10.0     # a server that does not accept within this is not there
+PREFLIGHT_ATTEMPTS = 3
+DEAD_AFTER_S = 5.0         # the breaker needs this long without an answer, besides the streak
+log = logging.getLogger("dada")
 
 
 def parse_retry_after(value: str | None) -> float | None:
@@ -43,6 +48,7 @@ class _RunState:
         self.left, self.queue, self.n_workers, self.on_result = left, queue, n_workers, on_result
         self.fatal: BackendError | None = None
         self.timers: list[asyncio.TimerHandle] = []
+        self.stopping = asyncio.Event()     # set when every job is finished or the run must stop
 
     def finish(self, job: Job, completion: Completion) -> None:
         self.on_result(job, completion)
@@ -56,14 +62,55 @@ class _RunState:
             self._wake_all()
 
     def _wake_all(self) -> None:
+        self.stopping.set()
         for _ in range(self.n_workers):
             self.queue.put_nowait(None)
 
+    async def nap(self, seconds: float) -> None:
+        """Sleep, but wake at once when the run is over (no worker outlives the work)."""
+        try:
+            await asyncio.wait_for(self.stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    def requeue(self, item, delay: float) -> None:
+        self.timers.append(asyncio.get_running_loop().call_later(delay, self.queue.put_nowait, item))
+
+
+class _Endpoint:
+    """One base URL's health: consecutive failures, when it last answered, its last error."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.streak = 0
+        self.last_ok = time.monotonic()
+        self.last_error = ""
+
+    def failed(self, reason: str) -> None:
+        self.streak += 1
+        self.last_error = reason
+
+    def answered(self) -> None:
+        self.streak = 0
+        self.last_ok = time.monotonic()
+
+    def dead(self, threshold: int) -> bool:
+        return self.streak >= threshold and time.monotonic() - self.last_ok >= DEAD_AFTER_S
+
 
 class _Retry(Exception):
-    def __init__(self, reason: str, after: float | None = None):
+    """A failed attempt worth retrying. ``alive``: the server answered (429), so the attempt
+    does not count towards the circuit breaker."""
+
+    def __init__(self, reason: str, after: float | None = None, alive: bool = False):
         super().__init__(reason)
         self.after = after
+        self.alive = alive
+
+
+def _dead_error(endpoints: list[_Endpoint], what: str) -> BackendError:
+    listed = "; ".join(f"{e.url} ({e.last_error or 'no answer'})" for e in endpoints)
+    return BackendError(f"{what}: {listed}")
 
 
 @register("openai")
@@ -91,10 +138,13 @@ class OpenAIBackend(Backend):
         asyncio.run(self._run(list(jobs), on_result))
 
     async def _run(self, jobs: list[Job], on_result) -> None:
-        """One shared queue, ``concurrency`` workers per endpoint. A failed attempt goes back on
-        the queue after its backoff (any endpoint may take it) and pauses the endpoint that
-        failed, longer the more it keeps failing, so a dead server stops drawing work. A fatal
-        answer stops new requests; those in flight finish and are delivered, then it raises."""
+        """A pre-flight request per endpoint first (an endpoint that never answers is left out;
+        none answering stops the run), then one shared queue, ``concurrency`` workers per live
+        endpoint. A failed attempt goes back on the queue after its backoff (any endpoint may
+        take it) and pauses the endpoint that failed, longer the more it keeps failing. When
+        every endpoint has failed ``max_consecutive_failures`` times in a row with no answer for
+        a while, the circuit breaker stops the run. A fatal answer stops new requests; those in
+        flight finish and are delivered, then it raises."""
         import httpx
 
         o = self.options
@@ -103,50 +153,101 @@ class OpenAIBackend(Backend):
         queue: asyncio.Queue = asyncio.Queue()
         for job in jobs:
             queue.put_nowait((job, 0, time.monotonic()))
-        n_workers = o.concurrency * len(o.base_urls)
-        run = _RunState(left=len(jobs), queue=queue, n_workers=n_workers, on_result=on_result)
+        endpoints = [_Endpoint(url) for url in o.base_urls]
+        run = _RunState(left=len(jobs), queue=queue, n_workers=o.concurrency * len(endpoints),
+                        on_result=on_result)
         key = os.environ.get(o.api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        limits = httpx.Limits(max_connections=n_workers, max_keepalive_connections=n_workers)
-        async with httpx.AsyncClient(headers=headers, timeout=o.timeout, limits=limits) as client:
-            streaks = {url: 0 for url in o.base_urls}
-            workers = [asyncio.create_task(self._worker(client, url, run, streaks))
-                       for url in o.base_urls for _ in range(o.concurrency)]
+        n = run.n_workers
+        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        timeout = httpx.Timeout(o.timeout, connect=min(o.timeout, CONNECT_TIMEOUT))
+        async with httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits) as client:
             try:
-                await asyncio.gather(*workers)
+                live = await self._preflight(client, endpoints, run)
+                workers = [asyncio.create_task(self._worker(client, ep, run, endpoints))
+                           for ep in live for _ in range(o.concurrency)]
+                try:
+                    await asyncio.gather(*workers)
+                finally:
+                    for w in workers:
+                        w.cancel()
             finally:
                 for timer in run.timers:
                     timer.cancel()
-                for w in workers:
-                    w.cancel()
         if run.fatal is not None:
             raise run.fatal
 
-    async def _worker(self, client, url: str, run: "_RunState", streaks: dict[str, int]) -> None:
+    async def _preflight(self, client, endpoints: list[_Endpoint], run: "_RunState") -> list[_Endpoint]:
+        """One job per endpoint, a few quick attempts each, before fanning out: the endpoints
+        that answered (any HTTP answer but a 5xx), or BackendError when none did."""
+        probes = []
+        for ep in endpoints:
+            if run.queue.empty():
+                break
+            probes.append((ep, run.queue.get_nowait()))
+        alive = await asyncio.gather(*(self._probe(client, ep, item, run) for ep, item in probes))
+        if run.fatal is not None:
+            raise run.fatal
+        live = [ep for ep, ok in zip(endpoints, alive) if ok] + endpoints[len(probes):]
+        if not live:
+            raise _dead_error(endpoints, f"no endpoint answered {PREFLIGHT_ATTEMPTS} pre-flight requests")
+        for ep in endpoints:
+            if ep not in live:
+                log.warning("left out %s: it did not answer (%s)", ep.url, ep.last_error)
+        return live
+
+    async def _probe(self, client, ep: _Endpoint, item, run: "_RunState") -> bool:
+        job, _, started = item
+        for attempt in range(PREFLIGHT_ATTEMPTS):
+            try:
+                completion = await self._once(client, ep.url, job, started, attempt)
+            except _Retry as retry:
+                if retry.alive:  # a 429: the server is there; honour its Retry-After
+                    run.requeue((job, attempt + 1, started), retry.after or 0.0)
+                    await run.nap(retry.after or 0.0)
+                    return True
+                ep.failed(str(retry))
+                if attempt + 1 < PREFLIGHT_ATTEMPTS:
+                    await asyncio.sleep(self.options.backoff * 2 ** attempt)
+                continue
+            except BackendError as exc:
+                run.stop(exc)
+                return False
+            ep.answered()
+            run.finish(job, completion)
+            return True
+        run.queue.put_nowait((job, PREFLIGHT_ATTEMPTS, started))  # for the live endpoints
+        return False
+
+    async def _worker(self, client, ep: _Endpoint, run: "_RunState", endpoints: list[_Endpoint]) -> None:
         o = self.options
-        loop = asyncio.get_running_loop()
         while True:
             item = await run.queue.get()
             if item is None or run.fatal is not None:
                 return
             job, attempt, started = item
             try:
-                completion = await self._once(client, url, job, started, attempt)
+                completion = await self._once(client, ep.url, job, started, attempt)
             except _Retry as retry:
+                if not retry.alive:
+                    ep.failed(str(retry))
+                    if all(e.dead(o.max_consecutive_failures) for e in endpoints):
+                        run.stop(_dead_error(endpoints, f"every endpoint failed "
+                                                        f"{o.max_consecutive_failures} times in a row"))
+                        return
                 if attempt >= o.max_retries:
                     run.finish(job, Completion(None, "error", f"gave up after {attempt + 1} attempts: {retry}"))
                     continue
                 cap = o.backoff * 2 ** attempt
                 delay = retry.after if retry.after is not None else cap / 2 + random.uniform(0, cap / 2)
-                run.timers.append(loop.call_later(delay, run.queue.put_nowait, (job, attempt + 1, started)))
-                streaks[url] += 1
-                pause = min(ENDPOINT_PAUSE_CAP, o.backoff * 2 ** streaks[url])
-                await asyncio.sleep(max(delay, pause / 2 + random.uniform(0, pause / 2)))
+                run.requeue((job, attempt + 1, started), delay)
+                pause = min(ENDPOINT_PAUSE_CAP, o.backoff * 2 ** ep.streak)
+                await run.nap(max(delay, pause / 2 + random.uniform(0, pause / 2)))
                 continue
             except BackendError as exc:
                 run.stop(exc)
                 return
-            streaks[url] = 0
+            ep.answered()
             run.finish(job, completion)
 
     async def _once(self, client, url: str, job: Job, started: float, attempt: int) -> Completion:
@@ -165,7 +266,7 @@ class OpenAIBackend(Backend):
         if code == 404:
             raise BackendError(f"{endpoint}: HTTP 404; check --base-url (usually ends in /v1) and --model")
         if code == 429 or code >= 500:
-            raise _Retry(f"HTTP {code}", parse_retry_after(resp.headers.get("retry-after")))
+            raise _Retry(f"HTTP {code}", parse_retry_after(resp.headers.get("retry-after")), alive=code == 429)
         if code != 200:
             return Completion(None, "error", f"HTTP {code}: {resp.text[:200]}")
         try:
@@ -175,7 +276,9 @@ class OpenAIBackend(Backend):
             reason = choice.get("finish_reason") or "stop"
         except (ValueError, KeyError, IndexError, TypeError):
             raise _Retry("malformed response") from None
+        if not isinstance(text, str) or not text.strip():
+            raise _Retry("empty reply")  # never stored as final: a rerun can still get an answer
         meta = {"attempts": attempt + 1, "latency_s": round(time.monotonic() - started, 3)}
         if isinstance(body.get("usage"), dict):
             meta["usage"] = body["usage"]
-        return Completion(text if isinstance(text, str) else "", reason, None, meta)
+        return Completion(text, reason, None, meta)

@@ -40,3 +40,28 @@ def render(template: str, question: str, answer: str) -> list[dict]:
     text = template.replace("{question}", "\0Q\0").replace("{answer}", "\0A\0")
     text = text.replace("\0Q\0", question).replace("\0A\0", answer)
     return [{"role": "user", "content": text}]
+
+
+ECHO_MIN_CHARS = 30
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+def echo_chunks(template: str) -> list[str]:
+    """The template's own fixed text (what is left without the question and answer), cut into
+    lines of at least ECHO_MIN_CHARS characters: a reply holding one of them echoes the prompt."""
+    fixed = template.replace("{question}", "\n").replace("{answer}", "\n")
+    chunks = [_squash(line) for line in fixed.splitlines()]
+    return [c for c in dict.fromkeys(chunks) if len(c) >= ECHO_MIN_CHARS]
+
+
+def is_echo(reply: str, chunks: list[str], question: str, answer: str) -> bool:
+    """``reply`` repeats a chunk of the prompt's fixed text that the question and the original
+    answer do not hold (so a rewrite that keeps a long quote or code block is not an echo)."""
+    if not chunks:
+        return False
+    said = _squash(reply)
+    source = _squash(question) + "\n" + _squash(answer)
+    return any(c in said and c not in source for c in chunks)

@@ -37,6 +37,8 @@ class BackendOptions(BaseModel):
     timeout: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0, le=100)
     backoff: float = Field(0.5, ge=0.0, le=60.0, description="first retry delay, seconds (doubles)")
+    max_consecutive_failures: int = Field(5, ge=1, le=10_000, description="circuit breaker: stop when "
+                                          "every endpoint failed this many times in a row")
     batch_size: int = Field(8, ge=1, le=4096)
 
     @field_validator("base_urls")

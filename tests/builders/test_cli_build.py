@@ -23,7 +23,8 @@ def test_build_none_backend_summary_and_outputs(alpaca_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.startswith(EXPECTED_SUMMARY)
     assert result.output.endswith(f"wrote {out}/dada.jsonl (75 sequences)\n")
-    assert sorted(p.name for p in out.iterdir()) == ["README.md", "dada.jsonl", "rejected.jsonl", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [".dada.json", "README.md", "dada.jsonl", "rejected.jsonl",
+                                                     "stats.json"]
     rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
     assert len(rows) == 75
     row = rows[0]

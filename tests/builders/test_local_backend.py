@@ -1,7 +1,11 @@
 """The transformers backend on a tiny random Mixtral (real tokenizer): generation runs, every
 answer is stored, and a rerun asks for nothing."""
 
+import json
+
 import pytest
+
+from dada_plugin.errors import ResultError
 
 from dataset_builders.pipeline import BuildOptions, build
 from dataset_builders.rewrite import BackendOptions
@@ -12,12 +16,18 @@ def test_transformers_backend_generates_and_caches(alpaca_path, tiny_mixtral, tm
     opts = BuildOptions(backend="transformers", limit=3, progress=False,
                         backend_options=BackendOptions(model=str(tiny_mixtral), max_new_tokens=4,
                                                        temperature=0.0, batch_size=2))
-    first = build(alpaca_path, tmp_path / "out", opts)
-    assert first.stats["rewrite"]["requested"] == 3
-    # a random model does not stop within 4 tokens: each rewrite is rejected as truncated
-    assert first.stats["stages"]["rewrite"] == {"in": 3, "out": 0, "rejected": {"truncated": 3}}
-    second = build(alpaca_path, tmp_path / "out", opts)
-    assert (second.stats["rewrite"]["requested"], second.stats["rewrite"]["cached"]) == (0, 3)
+    stats = tmp_path / "out" / "stats.json"
+    # a random model does not stop within 4 tokens: each rewrite is rejected as truncated, so
+    # nothing is kept: the run fails, with its outputs written
+    with pytest.raises(ResultError, match="no record was kept"):
+        build(alpaca_path, tmp_path / "out", opts)
+    first = json.loads(stats.read_text())
+    assert first["rewrite"]["requested"] == 3
+    assert first["stages"]["rewrite"] == {"in": 3, "out": 0, "rejected": {"truncated": 3}}
+    with pytest.raises(ResultError):
+        build(alpaca_path, tmp_path / "out", opts)
+    second = json.loads(stats.read_text())
+    assert (second["rewrite"]["requested"], second["rewrite"]["cached"]) == (0, 3)
 
 
 def test_weights_fingerprint_changes_with_the_weights(tmp_path):

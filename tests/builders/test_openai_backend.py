@@ -52,10 +52,10 @@ def test_length_is_rejected_not_retried():
 
 
 def test_gives_up_with_reason_after_max_retries():
-    with FakeLLMServer(faults=["500"] * 3) as srv:
-        got = run_jobs(get_backend("openai", options(srv.url, concurrency=1, max_retries=2)), n=1)
-    assert got["k0"].error == "gave up after 3 attempts: HTTP 500"
-    assert srv.requests == 3
+    with FakeLLMServer(faults=[None] + ["500"] * 3) as srv:  # the pre-flight request is answered
+        got = run_jobs(get_backend("openai", options(srv.url, concurrency=1, max_retries=2)), n=2)
+    assert got["k1"].error == "gave up after 3 attempts: HTTP 500"
+    assert srv.requests == 4
 
 
 def test_auth_failure_stops_the_run():
@@ -156,9 +156,9 @@ def test_build_over_faulty_server_loses_nothing(alpaca_path, tmp_path, monkeypat
 
 def test_failed_requests_are_rejected_with_reason_and_retried_next_run(alpaca_path, tmp_path):
     out = tmp_path / "out"
-    with FakeLLMServer(faults=["500"]) as srv:
+    with FakeLLMServer(faults=[None, "500"]) as srv:
         first = build(alpaca_path, out, BuildOptions(
-            backend="openai", progress=False, limit=3,
+            backend="openai", progress=False, limit=3, max_failed_share=0.5,
             backend_options=options(srv.url, concurrency=1, max_retries=0)))
         assert [(r.stage, r.reason, r.detail) for r in first.rejected if r.stage == "rewrite"] == [
             ("rewrite", "backend_error", "gave up after 1 attempts: HTTP 500")]

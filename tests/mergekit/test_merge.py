@@ -156,3 +156,44 @@ def test_dada_merge_reports_mergekit_failure_with_its_log(tiny_mixtral, tmp_path
     assert "Traceback" in log.read_text()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml", "not-really-an-adapter",
                                                           "out.mergekit.log"]
+
+
+def test_dada_merge_never_writes_over_its_inputs(tiny_mixtral, tmp_path):
+    import shutil
+
+    mg = tmp_path / "mg"
+    itr = mg / "itr"
+    shutil.copytree(tiny_mixtral, itr)
+    adapter = make_lora_adapter(itr, mg / "adapter", seed=7)
+    (mg / "note.txt").write_text("mine")
+    config = write_merge_config(build_lora_fold_config(str(itr), str(adapter), dtype="float32"),
+                                mg / "fold.yml")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    cases = [(itr, f"Error: {itr}: is the model {itr} ({itr}); choose an output folder apart from every input\n"),
+             (mg, f"Error: {mg}: holds the merge config ({config}); choose an output folder apart from every input\n"),
+             (adapter / "sub", f"Error: {adapter / 'sub'}: lies inside the adapter {adapter} ({adapter}); "
+                               "choose an output folder apart from every input\n")]
+    for out, message in cases:
+        result = CliRunner().invoke(dada, ["merge", str(config), str(out), "--force", "--quiet"])
+        assert result.exit_code == 1
+        assert result.stderr == message
+    axolotl = tmp_path / "axolotl.yml"
+    axolotl.write_text("adapter: lora\n")
+    result = CliRunner().invoke(dada, ["merge", str(config), str(tmp_path), "--force",
+                                       "--axolotl-config", str(axolotl)])
+    assert result.exit_code == 1 and "holds the merge config" in result.stderr
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p != axolotl) == before
+
+
+def test_dada_merge_force_replaces_only_its_own_output(tiny_mixtral, tmp_path):
+    config = tmp_path / "fold.yml"
+    config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
+    out = tmp_path / "out"
+    run_merge(config, out, echo=None)
+    assert (out / ".dada.json").is_file()
+    run_merge(config, out, force=True, echo=None)  # dada's own output: replaced
+    (out / "mine.txt").write_text("keep")
+    with pytest.raises(InputError, match="mine.txt; move them away"):
+        run_merge(config, out, force=True, echo=None)
+    assert (out / "mine.txt").read_text() == "keep"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml", "out"]

@@ -1,0 +1,281 @@
+"""Output safety: dada never replaces or deletes a file it did not write, nor one it reads.
+
+A folder dada writes into holds a marker, ``.dada.json``: the command that owns the folder and,
+for every file it wrote there, the file's identity when written (inode, size, mtime in ns). A
+file at one of dada's output names is replaced only when the marker says dada wrote it and it
+has not changed since; anything else is refused, named in the error. A non-empty folder without
+the marker is refused unless ``force`` (then dada writes beside what is there, never over it).
+
+All outputs of one run are written to temporary names first and renamed into place only once
+every one is complete (:meth:`OwnedFolder.transaction`), the last one named last (``stats.json``
+lists the set), so a reader can tell a complete set from an interrupted one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from dada_plugin import io
+from dada_plugin.errors import InputError
+
+MARKER = ".dada.json"
+
+
+def identity(path: str | Path) -> list[int]:
+    st = os.stat(path, follow_symlinks=False)
+    return [st.st_ino, st.st_size, st.st_mtime_ns]
+
+
+def _real(path: str | Path) -> Path:
+    return Path(os.path.realpath(os.path.expanduser(str(path))))
+
+
+def same_file(a: str | Path, b: str | Path) -> bool:
+    """``a`` and ``b`` are one file: the same real path (symlinks, ``..``) or hard links."""
+    if _real(a) == _real(b):
+        return True
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def inside(child: str | Path, parent: str | Path) -> bool:
+    """``child`` is ``parent`` or lies under it (real paths)."""
+    child, parent = _real(child), _real(parent)
+    return child == parent or parent in child.parents
+
+
+def refuse_inputs(outputs: Iterable[str | Path], inputs: dict[str, str | Path | None], *,
+                  folder: str | Path | None = None) -> None:
+    """Raise InputError when an output would overwrite an input: an output path that resolves
+    to an input, or (``folder``) an output folder that equals, contains or lies inside one."""
+    for label, src in inputs.items():
+        if src is None:
+            continue
+        for out in outputs:
+            if same_file(out, src):
+                raise InputError(out, f"is the {label} ({src}); write the output somewhere else")
+        if folder is not None and (inside(src, folder) or inside(folder, src)):
+            how = "holds" if inside(src, folder) and not inside(folder, src) else (
+                "is" if _real(src) == _real(folder) else "lies inside")
+            raise InputError(folder, f"{how} the {label} ({src}); choose an output folder apart "
+                                     "from every input")
+
+
+def check_writable(folder: str | Path) -> None:
+    """``folder`` is (or can be made) a writable folder: checked before any expensive work."""
+    folder = Path(os.path.abspath(os.path.expanduser(str(folder))))
+    if os.path.lexists(folder) and not folder.is_dir():
+        raise InputError(folder, "is not a folder")
+    probe = folder
+    while not os.path.lexists(probe):
+        probe = probe.parent
+    if not probe.is_dir():
+        raise InputError(folder, f"cannot be created: {probe} is a file")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise InputError(folder, f"cannot write into {probe} (read-only or no permission)")
+
+
+def check_file(path: str | Path, inputs: dict[str, str | Path | None], *, force: bool = False,
+               ours: str | None = None) -> None:
+    """A single output file: never an input; an existing file is replaced only with ``force``
+    or when it starts with ``ours`` (the header dada writes into files of that kind)."""
+    path = Path(path)
+    refuse_inputs([path], inputs)
+    if path.is_dir():
+        raise InputError(path, "is a folder; give a file name")
+    check_writable(path.parent)
+    if not os.path.lexists(path) or force:
+        return
+    if ours is not None and path.is_file() and not path.is_symlink():
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            if fh.read(len(ours)) == ours:
+                return
+    raise InputError(path, "exists and dada did not write it; pass --force to replace it")
+
+
+class OwnedFolder:
+    """A folder one dada command writes a known set of ``names`` into (``dirs``: sub-folders it
+    owns whole, such as its cache)."""
+
+    def __init__(self, path: str | Path, command: str, names: Iterable[str], *,
+                 dirs: Iterable[str] = (), force: bool = False, can_force: bool = True):
+        self.can_force = can_force
+        self.path = Path(path)
+        self.command = command
+        self.names = tuple(names)
+        self.dirs = tuple(dirs)
+        self.force = force
+
+    @property
+    def marker(self) -> Path:
+        return self.path / MARKER
+
+    def _read_marker(self) -> dict | None:
+        try:
+            data = json.loads(self.marker.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("command") != self.command:
+            return None
+        files = data.get("files")
+        return data if isinstance(files, dict) else None
+
+    def _leftover(self, entry: str) -> bool:
+        """A temporary file of ours left by a killed run (``.NAME.<random>.tmp``)."""
+        return entry.endswith(".tmp") and any(entry.startswith(f".{n}.") for n in self.names + (MARKER,))
+
+    def owned(self, name: str, marker: dict | None) -> bool:
+        if marker is None:
+            return False
+        if name in self.dirs:
+            return name in marker.get("dirs", [])
+        try:
+            return identity(self.path / name) in marker["files"].get(name, [])
+        except OSError:
+            return False
+
+    def check(self) -> None:
+        """Raise InputError unless this run may write its outputs here."""
+        check_writable(self.path)
+        if not self.path.is_dir():
+            return
+        try:
+            entries = [e for e in os.listdir(self.path) if e != MARKER and not self._leftover(e)]
+        except OSError as exc:
+            raise InputError(self.path, f"cannot read the folder: {exc.strerror}") from None
+        marker = self._read_marker()
+        if entries and marker is None and not self.force:
+            hint = (", or pass --force to write beside its files (dada never replaces a file it "
+                    "did not write)") if self.can_force else ""
+            raise InputError(self.path, f"is not empty and `{self.command}` did not write it; "
+                                        f"choose a new or empty folder{hint}")
+        foreign = [n for n in self.names + self.dirs
+                   if os.path.lexists(self.path / n) and not self.owned(n, marker)]
+        if foreign:
+            raise InputError(self.path, "holds files dada did not write (or that changed since): "
+                                        f"{', '.join(foreign)}; move them away, dada never "
+                                        "replaces them")
+
+    def claim(self) -> None:
+        """Create the folder, remove our own leftovers, mark the folder ours (keeping what the
+        marker already records)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        for entry in os.listdir(self.path):
+            if self._leftover(entry):
+                try:
+                    os.unlink(self.path / entry)
+                except OSError:
+                    pass
+        marker = self._read_marker() or {"command": self.command, "files": {}}
+        marker["dirs"] = sorted(set(marker.get("dirs", [])) | set(self.dirs))
+        io.write_json(self.marker, marker)
+
+    @contextmanager
+    def transaction(self) -> Iterator["_Transaction"]:
+        """Stage every output; on success rename them into place in the order written."""
+        tx = _Transaction(self)
+        try:
+            yield tx
+        except BaseException:
+            tx.discard()
+            raise
+        tx.commit()
+
+
+class _Transaction:
+    def __init__(self, folder: OwnedFolder):
+        self.folder = folder
+        self.staged: list[tuple[str, Path]] = []
+
+    def _stage(self, name: str, writer) -> None:
+        if name not in self.folder.names:
+            raise ValueError(f"{name!r} is not one of the folder's outputs")
+        with io.temp_open(self.folder.path / name) as (fh, tmp):
+            writer(fh)
+        self.staged.append((name, tmp))
+
+    def write_text(self, name: str, text: str) -> None:
+        self._stage(name, lambda fh: fh.write(text))
+
+    def write_json(self, name: str, obj) -> None:
+        self.write_text(name, json.dumps(obj, indent=2, ensure_ascii=False) + "\n")
+
+    def write_jsonl(self, name: str, rows) -> None:
+        self._stage(name, lambda fh: io.write_rows(fh, rows))
+
+    def discard(self) -> None:
+        for _, tmp in self.staged:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+
+    def commit(self) -> None:
+        folder = self.folder
+        marker = folder._read_marker() or {"command": folder.command, "files": {}}
+        new = {name: identity(tmp) for name, tmp in self.staged}
+        # first the marker knows both the old and the new files, so a kill between the renames
+        # leaves every file recognised as ours; then the renames; then only the new ones
+        for name, ident in new.items():
+            marker["files"][name] = [i for i in marker["files"].get(name, []) if i != ident] + [ident]
+        io.write_json(folder.marker, marker)
+        for name, tmp in self.staged:
+            os.replace(tmp, folder.path / name)
+        io.fsync_dir(folder.path)
+        for name, ident in new.items():
+            marker["files"][name] = [ident]
+        io.write_json(folder.marker, marker)
+
+
+def replace_folder(staging: Path, out: Path) -> None:
+    """Move a complete ``staging`` folder to ``out``; an old ``out`` (checked to be ours) is
+    moved aside first and removed only once the new one is in place."""
+    old = None
+    if os.path.lexists(out):
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    os.replace(staging, out)
+    io.fsync_dir(out.parent)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def mark_all(folder: Path, command: str) -> None:
+    """Record every file under ``folder`` as written by ``command`` (a folder built whole, such
+    as a merged model, before it is moved into place)."""
+    files = {}
+    for path in sorted(folder.rglob("*")):
+        if path.is_file() and path.name != MARKER:
+            files[str(path.relative_to(folder))] = [identity(path)]
+    io.write_json(folder / MARKER, {"command": command, "files": files})
+
+
+def check_whole(folder: Path, command: str, *, force: bool) -> None:
+    """``folder`` is about to be replaced whole: it must be missing, empty, or (with ``force``)
+    a folder ``command`` wrote, every file unchanged since."""
+    if not os.path.lexists(folder):
+        return
+    if not folder.is_dir() or folder.is_symlink():
+        raise InputError(folder, "exists and is not a folder dada wrote")
+    entries = [p for p in folder.rglob("*") if p.name != MARKER]
+    if not entries:
+        return
+    if not force:
+        raise InputError(folder, "exists and is not empty; pass --force to replace it")
+    owner = OwnedFolder(folder, command, ())
+    marker = owner._read_marker()
+    if marker is None:
+        raise InputError(folder, f"was not written by `{command}`; dada never deletes files it did "
+                                 "not write: choose another output folder")
+    foreign = [str(p.relative_to(folder)) for p in entries
+               if not p.is_dir() and identity(p) not in marker["files"].get(str(p.relative_to(folder)), [])]
+    if foreign:
+        raise InputError(folder, "holds files dada did not write (or that changed since): "
+                                 f"{', '.join(sorted(foreign)[:5])}; move them away first")

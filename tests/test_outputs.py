@@ -1,0 +1,151 @@
+"""Output safety (dada_plugin.outputs): dada never replaces a file it did not write or reads."""
+
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.errors import InputError
+from dada_plugin.outputs import MARKER, OwnedFolder, check_whole, mark_all, refuse_inputs
+
+SMALL = [{"instruction": f"Say {i}.", "input": "", "output": f"{i}."} for i in range(5)]
+
+
+def _build(*args):
+    return CliRunner().invoke(dada, ["build", *map(str, args), "--backend", "none", "--no-progress"])
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.json"
+    path.write_text(json.dumps(SMALL))
+    return path
+
+
+def test_build_refuses_a_foreign_folder_and_keeps_its_readme(small, tmp_path):
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "README.md").write_text("my notes\n")
+    result = _build(small, "-o", mine)
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {mine}: is not empty and `dada build` did not write it; choose "
+                             "a new or empty folder, or pass --force to write beside its files "
+                             "(dada never replaces a file it did not write)\n")
+    forced = _build(small, "-o", mine, "--force")
+    assert forced.exit_code == 1
+    assert forced.output == (f"Error: {mine}: holds files dada did not write (or that changed since): "
+                             "README.md; move them away, dada never replaces them\n")
+    assert (mine / "README.md").read_text() == "my notes\n"
+    assert sorted(p.name for p in mine.iterdir()) == ["README.md"]
+
+
+def test_build_force_writes_beside_foreign_files(small, tmp_path):
+    mine = tmp_path / "project"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep\n")
+    assert _build(small, "-o", mine, "--force").exit_code == 0
+    assert (mine / "notes.txt").read_text() == "keep\n"
+    assert len((mine / "dada.jsonl").read_text().splitlines()) == 5
+
+
+def test_build_reruns_into_its_own_folder_but_not_over_an_edited_output(small, tmp_path):
+    out = tmp_path / "out"
+    assert _build(small, "-o", out).exit_code == 0
+    assert _build(small, "-o", out).exit_code == 0  # its own folder: no --force needed
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["outputs"] == ["dada.jsonl", "rejected.jsonl", "README.md", "stats.json"]
+    (out / "README.md").write_text("my edited card\n")
+    result = _build(small, "-o", out, "--force")
+    assert result.exit_code == 1 and "README.md; move them away" in result.output
+    assert (out / "README.md").read_text() == "my edited card\n"
+
+
+@pytest.mark.parametrize("how", ["plain", "dotdot", "symlink"])
+def test_build_refuses_an_input_among_its_outputs(small, tmp_path, how):
+    out = tmp_path / "d"
+    assert _build(small, "-o", out).exit_code == 0
+    before = (out / "dada.jsonl").read_bytes()
+    source = {"plain": out / "dada.jsonl", "dotdot": out / ".." / "d" / "dada.jsonl"}.get(how)
+    if how == "symlink":
+        source = tmp_path / "link.jsonl"
+        source.symlink_to(out / "dada.jsonl")
+    result = _build(source, "-o", out)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {out / 'dada.jsonl'}: is the input ({source}); write the output somewhere else\n"
+    assert (out / "dada.jsonl").read_bytes() == before
+
+
+def test_build_refuses_an_output_folder_under_a_file(small, tmp_path):
+    result = _build(small, "-o", small / "sub")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {small / 'sub'}: cannot be created: {small} is a file\n"
+
+
+def test_decompile_refuses_its_input_and_foreign_files(tmp_path):
+    src = tmp_path / "f.txt"
+    src.write_text("<s>[INST] q [/INST] a</s>\n")
+    result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(src)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: {src}: is the input ({src}); write the output somewhere else\n"
+    assert src.read_text() == "<s>[INST] q [/INST] a</s>\n"
+    other = tmp_path / "pairs.jsonl"
+    other.write_text("mine\n")
+    result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(other)])
+    assert result.output == f"Error: {other}: exists and dada did not write it; pass --force to replace it\n"
+    assert CliRunner().invoke(dada, ["decompile", str(src), "-o", str(other), "--force"]).exit_code == 0
+    assert json.loads(other.read_text()) == {"input": "q", "output": "a"}
+
+
+def test_transaction_leaves_old_outputs_when_a_write_fails(tmp_path):
+    folder = OwnedFolder(tmp_path / "o", "test", ("a.txt", "b.txt"))
+    folder.check()
+    folder.claim()
+    with folder.transaction() as tx:
+        tx.write_text("a.txt", "old a")
+        tx.write_text("b.txt", "old b")
+
+    def rows():
+        yield {"x": 1}
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        with folder.transaction() as tx:
+            tx.write_text("a.txt", "new a")
+            tx.write_jsonl("b.txt", rows())
+    assert (tmp_path / "o" / "a.txt").read_text() == "old a"
+    assert sorted(os.listdir(tmp_path / "o")) == [MARKER, "a.txt", "b.txt"]
+    folder.check()  # still recognised as ours
+
+
+def test_claim_removes_leftover_temp_files(tmp_path):
+    folder = OwnedFolder(tmp_path, "test", ("a.txt",))
+    (tmp_path / ".a.txt.k2j3.tmp").write_text("half")
+    folder.check()
+    folder.claim()
+    assert os.listdir(tmp_path) == [MARKER]
+
+
+def test_refuse_inputs_for_folders(tmp_path):
+    model = tmp_path / "models" / "m"
+    model.mkdir(parents=True)
+    for out, word in [(model, "is"), (tmp_path / "models", "holds"), (model / "sub", "lies inside")]:
+        with pytest.raises(InputError, match=f"{word} the model"):
+            refuse_inputs([], {"model": model}, folder=out)
+    refuse_inputs([], {"model": model}, folder=tmp_path / "elsewhere")
+
+
+def test_check_whole(tmp_path):
+    out = tmp_path / "merged"
+    out.mkdir()
+    (out / "w.bin").write_text("x")
+    with pytest.raises(InputError, match="pass --force"):
+        check_whole(out, "dada merge", force=False)
+    with pytest.raises(InputError, match="was not written by `dada merge`"):
+        check_whole(out, "dada merge", force=True)
+    mark_all(out, "dada merge")
+    check_whole(out, "dada merge", force=True)
+    (out / "note.txt").write_text("mine")
+    with pytest.raises(InputError, match="note.txt; move them away"):
+        check_whole(out, "dada merge", force=True)

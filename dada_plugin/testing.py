@@ -6,7 +6,10 @@ dry runs: fixed latency, a limited number of slots, and faults injected on reque
 
 Faults are consumed in order, one per incoming request: ``"500"``, ``"401"``, ``"403"``, ``"429"`` or ``"429:SECONDS"``
 (with Retry-After), ``"drop"`` (close the connection without answering), ``"slow:SECONDS"``
-(sleep before answering), ``"length"`` (answer with finish_reason "length"), ``"badjson"``.
+(sleep before answering), ``"length"`` (answer with finish_reason "length"), ``"badjson"``,
+``"empty"`` / ``"null"`` (an answer whose content is "" / null). ``None`` sends no fault.
+``backlog`` sets the listen queue (a small one refuses connections under load);
+``reply=echo_reply`` answers with the prompt itself.
 Prompts containing ``TRUNCATE-ME`` always get finish_reason "length".
 """
 
@@ -29,9 +32,22 @@ def default_reply(messages: list[dict]) -> str:
     return f"Sure! Here's the answer: {first}"
 
 
+def dead_url() -> str:
+    """An http URL on 127.0.0.1 with nothing listening (connection refused)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+def echo_reply(messages: list[dict]) -> str:
+    """A broken server that repeats the prompt, then answers."""
+    return messages[-1]["content"] + "\n\n" + default_reply(messages)
+
+
 class FakeLLMServer:
     def __init__(self, latency: float = 0.0, slots: int = 64, faults=(), reply=default_reply,
-                 host: str = "127.0.0.1", port: int = 0):
+                 host: str = "127.0.0.1", port: int = 0, backlog: int | None = None):
         self.latency = latency
         self.reply = reply
         self.faults = deque(faults)
@@ -43,7 +59,10 @@ class FakeLLMServer:
         self.max_in_flight = 0
         self.auth_headers: list[str] = []
         self.bodies: list[dict] = []
-        self._server = ThreadingHTTPServer((host, port), self._handler())
+        server_class = ThreadingHTTPServer
+        if backlog is not None:
+            server_class = type("BacklogServer", (ThreadingHTTPServer,), {"request_queue_size": backlog})
+        self._server = server_class((host, port), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -119,6 +138,7 @@ class FakeLLMServer:
                         if srv.latency:
                             time.sleep(srv.latency)
                         text = srv.reply(body.get("messages", []))
+                        text = {"empty": "", "null": None}.get(fault, text)
                     finally:
                         with srv._lock:
                             srv.in_flight -= 1

@@ -49,3 +49,20 @@ def test_rejections_with_reasons():
     assert [r.id for r in result.kept] == ["0-x", "5-x"]
     assert [(r.id, r.reason) for r in result.rejected] == [
         ("1-x", "refusal"), ("2-x", "empty_answer"), ("3-x", "refusal"), ("4-x", "template_marker")]
+
+
+@pytest.mark.parametrize("answer", ["Sure.", "Absolutely!", "OK.", "Certainly.", "Answer:"])
+def test_a_preamble_word_alone_is_the_answer(answer):
+    assert clean_answer(answer, "Can you do it?") == answer
+
+
+def test_only_refusals_of_the_task_are_refused():
+    answers = ["I can not help falling in love with you.", "I am sorry, but I was late.",
+               "I'm sorry, but I cannot answer that.", "I cannot help.", "I can't assist with this."]
+    recs = [Record(f"{i}-x", i, "Write a line.", "orig", answer=a) for i, a in enumerate(answers)]
+    result = clean(recs)
+    assert [r.id for r in result.kept] == ["0-x", "1-x"]
+    assert [r.reason for r in result.rejected] == ["refusal"] * 3
+    # the original answer says it too: an apology the question asked for, not a refusal
+    same = Record("9-x", 9, "Say you cannot help.", "I cannot help.", answer="I cannot help.")
+    assert clean([same]).kept == [same]

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from dada_plugin.cli import dada
 from dada_plugin.errors import ConfigError
 from dada_plugin.eval.generate import default_prompts, parse_model
-from dada_plugin.testing import FakeLLMServer
+from dada_plugin.testing import FakeLLMServer, dead_url
 
 
 def sloppy(messages):
@@ -72,3 +72,20 @@ def test_eval_needs_dataset_or_model(tmp_path):
     result = CliRunner().invoke(dada, ["eval", "-o", str(tmp_path)])
     assert result.exit_code == 2
     assert "give either --dataset or at least one --model" in result.output
+
+
+def test_a_model_with_no_samples_fails_and_the_others_are_reported(tmp_path):
+    url = dead_url()
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(f"Write about lamp {i}." for i in range(4)))
+    out = tmp_path / "eval"
+    with FakeLLMServer(reply=plain) as live:
+        result = CliRunner().invoke(dada, ["eval", "-o", str(out), "--prompts", str(prompts), "--no-charts",
+                                           "--no-progress", "--bootstrap", "5", "--model", f"base={url}",
+                                           "--model", f"dada={live.url}"])
+    assert result.exit_code == 1
+    assert result.stderr.endswith(
+        f"Error: no samples from base (base: no endpoint answered 3 pre-flight requests: {url} "
+        f"(connection error (ConnectError))); the report of dada is in {out}\n")
+    report = json.loads((out / "report.json").read_text())
+    assert list(report["models"]) == ["dada"]

@@ -7,6 +7,7 @@ the only place that turns them (and pydantic ``ValidationError``) into messages 
 
 from __future__ import annotations
 
+import errno
 import importlib
 
 import click
@@ -29,6 +30,8 @@ COMMANDS: dict[str, str] = {
     "plan": "dada_plugin.commands.axolotl:plan",
 }
 
+_DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG}
+
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -50,6 +53,11 @@ class DadaGroup(click.Group):
             return super().invoke(ctx)
         except DadaError as exc:
             raise click.ClickException(str(exc)) from exc
+        except OSError as exc:  # a full disk or a read-only folder met while writing: one line
+            if exc.errno not in _DISK_ERRORS:
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            raise click.ClickException(f"{where}{exc.strerror or exc}") from exc
         except Exception as exc:  # pydantic is imported lazily: match it by type name
             if type(exc).__name__ == "ValidationError" and hasattr(exc, "errors"):
                 title = getattr(exc, "title", "configuration")

@@ -97,3 +97,55 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     with atomic_open(path) as fh:
         write_rows(fh, rows)
     return Path(path)
+
+
+def loads_json(text: str):
+    """``json.loads``, with nesting too deep for the parser reported as a JSONDecodeError (so
+    every reader's "malformed JSON" message covers it) instead of a RecursionError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise json.JSONDecodeError("nested too deeply", text, 0) from None
+
+
+def load_yaml(path: str | Path) -> object:
+    """The one YAML reader: safe, duplicate keys refused (YAML keeps the last one silently, so a
+    second ``parameters:`` would drop the first), every failure one ConfigError naming the file
+    and, where known, the line."""
+    import yaml
+
+    from dada_plugin.errors import ConfigError
+
+    class StrictLoader(yaml.SafeLoader):
+        def construct_mapping(self, node, deep=False):
+            seen: dict = {}
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    first = seen.setdefault(key, key_node.start_mark.line)
+                except TypeError:  # an unhashable key: let PyYAML report it
+                    continue
+                if first != key_node.start_mark.line:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"duplicate key {key!r} (first on line {first + 1})",
+                        key_node.start_mark)
+            return super().construct_mapping(node, deep)
+
+    path = Path(path)
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"not UTF-8 text (bad byte at offset {exc.start})", source=str(path)) from None
+    try:
+        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
+                          source=str(path)) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply", source=str(path)) from None

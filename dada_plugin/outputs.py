@@ -197,8 +197,11 @@ class _Transaction:
     def _stage(self, name: str, writer) -> None:
         if name not in self.folder.names:
             raise ValueError(f"{name!r} is not one of the folder's outputs")
-        with io.temp_open(self.folder.path / name) as (fh, tmp):
-            writer(fh)
+        try:
+            with io.temp_open(self.folder.path / name) as (fh, tmp):
+                writer(fh)
+        except OSError as exc:  # a full disk: the old outputs stay as they were
+            raise InputError(self.folder.path / name, f"cannot write: {exc.strerror or exc}") from exc
         self.staged.append((name, tmp))
 
     def write_text(self, name: str, text: str) -> None:

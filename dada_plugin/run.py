@@ -10,12 +10,13 @@ stand-ins.
 from __future__ import annotations
 
 import re
+import shlex
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from dada_plugin.errors import ConfigError, InputError
+from dada_plugin.errors import ConfigError
 from dada_plugin.steps import Step
 
 STEP_NAMES = ("build", "axolotl-config", "train", "merge", "eval-dataset", "eval-models")
@@ -114,17 +115,12 @@ def _model(value: str | None, root: Path) -> str | None:
 
 
 def load_recipe(path: str | Path) -> Recipe:
-    import yaml
+    from dada_plugin.io import load_yaml
 
     path = Path(path)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except yaml.YAMLError as exc:
-        raise InputError(path, f"not valid YAML: {exc}") from None
+    raw = load_yaml(path)
     if not isinstance(raw, dict):
-        raise InputError(path, "a recipe is a YAML mapping")
+        raise ConfigError("a recipe is a YAML mapping", source=str(path))
     recipe = Recipe.model_validate(raw)
     root = path.resolve().parent
     recipe.workdir = _path(recipe.workdir, root)
@@ -172,14 +168,16 @@ class Chain:
         import yaml
 
         from dada_plugin.axolotl.validate import validate_axolotl_config
-        from dada_plugin.io import write_text
+        from dada_plugin.io import load_yaml, write_text
 
         t, m = self.r.train, self.r.merge
         paths = {"base_model": self.r.base_model, "output_dir": str(self.adapter),
                  "dataset_prepared_path": str(self.train_dir / "prepared"),
                  "dada_slerp_base": m.base, "dada_slerp_t": m.t if not isinstance(m.t, list) else 0.5}
         if t.config:
-            cfg = yaml.safe_load(Path(t.config).read_text(encoding="utf-8"))
+            cfg = load_yaml(t.config)
+            if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), list) or not cfg["datasets"]:
+                raise ConfigError("an axolotl config with a datasets list", source=t.config)
             cfg.update(paths)
             cfg["datasets"][0]["path"] = str(self.data / "dada.jsonl")
             text = None
@@ -250,29 +248,49 @@ class Chain:
         return {"report": str(out / "report.md"), "prompts": len(prompts), "failures": result["failures"]}
 
     # -- the chain ---------------------------------------------------------------------------
+    def commands(self) -> dict[str, str]:
+        """What each step runs, as a user would type it (shell-quoted)."""
+        r, d, e, m = self.r, self.r.data, self.r.eval, self.r.merge
+        build = ["dada", "build", d.input, "-o", str(self.data), "--backend", d.backend]
+        build += ["--model", d.model] if d.model else []
+        for url in d.base_urls:
+            build += ["--base-url", url]
+        build += ["--concurrency", str(d.concurrency)] if d.backend == "openai" else []
+        t = m.t if not isinstance(m.t, list) else ",".join(str(v) for v in m.t)
+        merge_config = ["dada", "merge-config", "-o", str(self.merge_yaml), "--base", m.base,
+                        "--model", r.base_model, "--lora", str(self.adapter), "--t", str(t),
+                        "--dtype", m.dtype, "--force"]
+        merge = ["dada", "merge", str(self.merge_yaml), str(self.merged), "--axolotl-config",
+                 str(self.axolotl_yaml), "--force"]
+        models = [f"{k}={v}" for k, v in e.models.items()]
+        models += [f"merge={self.merged}"] if e.include_merge else []
+        evaluate = ["dada", "eval", "-o", str(self.eval_dir / "models")]
+        for spec in models:
+            evaluate += ["--model", spec]
+        return {
+            "build": shlex.join(build),
+            "axolotl-config": shlex.join(["dada", "axolotl-config", "-o", str(self.axolotl_yaml),
+                                          "--dataset", str(self.data / "dada.jsonl")]),
+            "train": shlex.join(["axolotl", "train", str(self.axolotl_yaml), "--launcher", r.train.launcher]),
+            "merge": f"{shlex.join(merge_config)} && {shlex.join(merge)}",
+            "eval-dataset": shlex.join(["dada", "eval", "--dataset", str(self.data / "dada.jsonl"),
+                                        "-o", str(self.eval_dir / "dataset")]),
+            "eval-models": shlex.join(evaluate),
+        }
+
     def steps(self) -> list[Step]:
-        r, d = self.r, self.r.data
+        r, d, e = self.r, self.r.data, self.r.eval
         training = {"base_model": r.base_model, "train": r.train.model_dump(), "merge": r.merge.model_dump()}
-        build_cmd = f"dada build {d.input} -o {self.data} --backend {d.backend}"
-        if d.model:
-            build_cmd += f" --model {d.model}"
-        build_cmd += "".join(f" --base-url {u}" for u in d.base_urls)
-        models = " ".join(f"--model {k}={v}" for k, v in self.r.eval.models.items())
-        e = r.eval
-        model_dirs = (r.base_model, r.merge.base)
+        cmd = self.commands()
         return [
-            Step("build", build_cmd, self.build, d.model_dump(), reads=(d.input, d.style_prompt, d.tokenizer)),
-            Step("axolotl-config", f"dada axolotl-config -o {self.axolotl_yaml} --dataset "
-                                   f"{self.data / 'dada.jsonl'}", self.axolotl_config, training,
+            Step("build", cmd["build"], self.build, d.model_dump(), reads=(d.input, d.style_prompt, d.tokenizer)),
+            Step("axolotl-config", cmd["axolotl-config"], self.axolotl_config, training,
                  reads=(r.train.config, r.base_model)),
-            Step("train", f"axolotl train {self.axolotl_yaml}", self.train, training, reads=(r.base_model,)),
-            Step("merge", f"mergekit-yaml {self.merge_yaml} {self.merged}", self.merge, training,
-                 reads=(*model_dirs, self.adapter)),
-            Step("eval-dataset", f"dada eval --dataset {self.data / 'dada.jsonl'} -o "
-                                 f"{self.eval_dir / 'dataset'}", self.eval_dataset),
-            Step("eval-models", f"dada eval -o {self.eval_dir / 'models'} {models} "
-                                f"--model merge={self.merged}".replace("  ", " "), self.eval_models,
-                 e.model_dump(), reads=(e.prompts, *e.models.values())),
+            Step("train", cmd["train"], self.train, training, reads=(r.base_model,)),
+            Step("merge", cmd["merge"], self.merge, training, reads=(r.base_model, r.merge.base, self.adapter)),
+            Step("eval-dataset", cmd["eval-dataset"], self.eval_dataset),
+            Step("eval-models", cmd["eval-models"], self.eval_models, e.model_dump(),
+                 reads=(e.prompts, *e.models.values())),
         ]
 
 

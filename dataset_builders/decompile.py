@@ -26,7 +26,7 @@ def read_sequences(path: str | Path) -> list[tuple[int, str]]:
             continue
         if line.lstrip().startswith("{"):
             try:
-                row = json.loads(line)
+                row = io.loads_json(line)
             except json.JSONDecodeError as exc:
                 raise InputError(path, f"malformed JSON: {exc.msg}", line=lineno) from None
             if not isinstance(row.get("text"), str):

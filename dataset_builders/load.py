@@ -13,6 +13,7 @@ import json
 import re
 from pathlib import Path
 
+from dada_plugin import io
 from dada_plugin.errors import InputError
 from dataset_builders.records import Record, StageResult
 
@@ -61,7 +62,7 @@ def _locate_json_error(path: Path, text: str, exc: json.JSONDecodeError) -> Inpu
     while pos < len(text) and text[pos] != "]":
         try:
             _, pos = decoder.raw_decode(text, pos)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             break  # inside record `index`
         pos = ws.match(text, pos).end()
         if pos >= len(text) or text[pos] != ",":
@@ -87,13 +88,13 @@ def read_raw(path: str | Path) -> list[dict]:
             if not line.strip():
                 continue
             try:
-                rows.append(json.loads(line))
+                rows.append(io.loads_json(line))
             except json.JSONDecodeError as exc:
                 raise InputError(path, f"malformed JSON: {exc.msg}", record=len(rows),
                                  line=lineno) from None
     else:
         try:
-            rows = json.loads(text)
+            rows = io.loads_json(text)
         except json.JSONDecodeError as exc:
             if text.lstrip().startswith("["):
                 raise _locate_json_error(path, text, exc) from None

@@ -174,6 +174,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildOptions | No
     options = options or BuildOptions()
     started = time.monotonic()
     outdir = Path(outdir)
+    card.check_fields(options.source_name, options.source_license)
     folder = output_folder(outdir, options.force)
     outputs.refuse_inputs([outdir / n for n in OUTPUTS] + [outdir / "cache" / STORE_NAME],
                           {"input": input_path, "style prompt": options.style_prompt})

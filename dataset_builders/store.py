@@ -75,15 +75,20 @@ class RewriteStore:
         requests are stored; failed ones are not, so a rerun asks again."""
         rows = [(key, record_id, c.text, c.finish_reason, json.dumps(c.meta, ensure_ascii=False))
                 for key, record_id, c in items]
-        self._db.execute("BEGIN")
         try:
-            self._db.executemany(
-                "INSERT OR REPLACE INTO rewrites (key, record_id, text, finish_reason, meta) "
-                "VALUES (?, ?, ?, ?, ?)", rows)
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        self._db.execute("COMMIT")
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany(
+                    "INSERT OR REPLACE INTO rewrites (key, record_id, text, finish_reason, meta) "
+                    "VALUES (?, ?, ?, ?, ?)", rows)
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:  # a full disk: what was committed before stays
+            from dada_plugin.errors import InputError
+
+            raise InputError(self.path, f"cannot store rewrites: {exc}") from exc
 
     def retire(self, keys: list[str]) -> None:
         """Move stored completions to the ``retired`` table (a paid answer is never deleted),

@@ -40,3 +40,27 @@ def tiny_mixtral_b(tmp_path_factory) -> Path:
     from dada_plugin.tiny import build_tiny_mixtral
 
     return build_tiny_mixtral(tmp_path_factory.mktemp("tiny") / "verdict", seed=1)
+
+
+@pytest.fixture
+def mount_tmpfs(tmp_path):
+    """Mount a tmpfs with the given options (a read-only or a tiny folder: root ignores
+    permission bits, so an unwritable folder needs a mount); skipped where mounting is not
+    allowed. Unmounted after the test."""
+    import subprocess
+
+    mounted = []
+
+    def mount(name: str, options: str) -> Path:
+        point = tmp_path / name
+        point.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(point)],
+                              capture_output=True, text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.strip()}")
+        mounted.append(point)
+        return point
+
+    yield mount
+    for point in mounted:
+        subprocess.run(["umount", "-l", str(point)], check=False)

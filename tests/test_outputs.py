@@ -110,7 +110,7 @@ def test_transaction_leaves_old_outputs_when_a_write_fails(tmp_path):
         yield {"x": 1}
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError):
+    with pytest.raises(InputError, match="b.txt: cannot write: No space left on device"):
         with folder.transaction() as tx:
             tx.write_text("a.txt", "new a")
             tx.write_jsonl("b.txt", rows())
@@ -149,3 +149,32 @@ def test_check_whole(tmp_path):
     (out / "note.txt").write_text("mine")
     with pytest.raises(InputError, match="note.txt; move them away"):
         check_whole(out, "dada merge", force=True)
+
+
+def test_read_only_output_folder_is_refused_before_any_work(small, mount_tmpfs):
+    ro = mount_tmpfs("ro", "ro,size=1m")
+    result = _build(small, "-o", ro / "out")
+    assert result.exit_code == 1
+    assert result.output == f"Error: {ro / 'out'}: cannot write into {ro} (read-only or no permission)\n"
+
+
+def test_a_full_disk_leaves_the_earlier_outputs_whole(small, alpaca_path, mount_tmpfs):
+    disk = mount_tmpfs("small", "size=48k")
+    out = disk / "out"
+    assert _build(small, "-o", out).exit_code == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    result = _build(alpaca_path, "-o", out, "--max-tokens", "4096")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {out}/") and result.output.endswith(
+        ": cannot write: No space left on device\n")
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # no temp file left either
+
+
+def test_a_rerun_removes_temp_files_left_by_a_killed_run(small, tmp_path):
+    out = tmp_path / "out"
+    assert _build(small, "-o", out).exit_code == 0
+    (out / ".dada.jsonl.x1y2.tmp").write_text("half a file")
+    (out / ".stats.json.q9.tmp").write_text("{")
+    assert _build(small, "-o", out).exit_code == 0
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "README.md", "dada.jsonl", "rejected.jsonl",
+                                                     "stats.json"]

@@ -104,3 +104,19 @@ def test_workdir_holding_other_files_is_refused(tmp_path):
     assert result.output == (f"Error: {tmp_path}: is not empty and `dada run` did not write it; choose a "
                              "new or empty folder\n")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["alpaca.json", "recipe.yml"]
+
+
+def test_dry_run_quotes_for_the_shell(tmp_path):
+    import shlex
+
+    path = write_recipe(tmp_path, workdir="my work", data={"input": "it's data.json", "backend": "openai",
+                                                           "model": "m; rm -rf /", "base_urls": ["http://h:1/v1"]})
+    result = CliRunner().invoke(dada, ["run", str(path), "--dry-run", "--only", "build,train"])
+    assert result.exit_code == 0, result.output
+    build, train = result.output.splitlines()
+    argv = shlex.split(build.split(": ", 1)[1])
+    assert argv == ["dada", "build", str(tmp_path / "it's data.json"), "-o", str(tmp_path / "my work" / "data"),
+                    "--backend", "openai", "--model", "m; rm -rf /", "--base-url", "http://h:1/v1",
+                    "--concurrency", "8"]
+    assert shlex.split(train.split(": ", 1)[1]) == [
+        "axolotl", "train", str(tmp_path / "my work" / "train" / "dada.yml"), "--launcher", "accelerate"]

@@ -20,6 +20,12 @@ SEED_MERGE_BASE = "Verdict-8x7B"
 Item = tuple[str, Any, str]  # (key, value, comment); key "#" is a section heading
 
 
+# transformers' SchedulerType values plus axolotl's own (one_cycle, rex)
+LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "constant",
+                 "constant_with_warmup", "inverse_sqrt", "reduce_lr_on_plateau", "cosine_with_min_lr",
+                 "cosine_warmup_with_min_lr", "warmup_stable_decay", "one_cycle", "rex")
+
+
 class RecipeOptions(BaseModel):
     """What ``dada axolotl-config`` can change; every default is the seed's."""
 
@@ -48,6 +54,20 @@ class RecipeOptions(BaseModel):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError(f"must be a positive integer, got {value}")
+        return value
+
+    @field_validator("micro_batch_size")
+    @classmethod
+    def _batch(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise ValueError(f"must be a positive integer, got {value}")
+        return value
+
+    @field_validator("lr_scheduler")
+    @classmethod
+    def _scheduler(cls, value: str) -> str:
+        if value not in LR_SCHEDULERS:
+            raise ValueError(f"unknown schedule {value!r}; one of: {', '.join(LR_SCHEDULERS)}")
         return value
 
     @field_validator("learning_rate")

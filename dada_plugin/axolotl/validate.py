@@ -17,14 +17,9 @@ SPECIAL_TEMPLATES = ("tokenizer_default", "jinja")
 
 
 def load_yaml_config(path: str | Path) -> dict:
-    import yaml
+    from dada_plugin.io import load_yaml
 
-    try:
-        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"not valid YAML: {exc}", source=str(path)) from None
+    data = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError("not a YAML mapping", source=str(path))
     return data

@@ -43,11 +43,21 @@ def read_prompts(path: str | Path) -> list[str]:
     """A JSON list of strings, or a text file with one prompt per line."""
     from dada_plugin.errors import InputError
 
+    from dada_plugin.io import loads_json
+
     path = Path(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
     if text.lstrip().startswith("["):
-        prompts = json.loads(text)
-        if not all(isinstance(p, str) for p in prompts):
+        try:
+            prompts = loads_json(text)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"malformed JSON: {exc.msg}", line=exc.lineno) from None
+        if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
             raise InputError(path, "a prompt list must hold strings only")
         return prompts
     return [line for line in text.split("\n") if line.strip()]

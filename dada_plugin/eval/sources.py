@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dada_plugin.errors import InputError
+from dada_plugin.io import loads_json
 
 TEXT_FIELDS = ("text", "output", "answer")
 PROMPT_FIELDS = ("prompt", "question", "instruction")
@@ -84,7 +85,7 @@ def _jsonl(path: Path, text: str):
         if not line.strip():
             continue
         try:
-            yield {"line": n}, json.loads(line)
+            yield {"line": n}, loads_json(line)
         except json.JSONDecodeError as exc:
             raise InputError(path, f"not JSON ({exc.msg})", line=n) from exc
 
@@ -128,7 +129,7 @@ def read_source(path: str | Path, *, min_chars: int | None = None) -> Source:
         fmt, columns = _rows_to_columns(path, _jsonl(path, raw))
     elif path.suffix == ".json" or stripped[:1] in ("{", "["):
         try:
-            data = json.loads(raw)
+            data = loads_json(raw)
         except json.JSONDecodeError as exc:
             if path.suffix == ".json":
                 raise InputError(path, f"not JSON ({exc.msg})", line=exc.lineno) from exc

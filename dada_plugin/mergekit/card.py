@@ -8,12 +8,21 @@ import re
 
 TAGS = ("mergekit", "merge", "axolotl", "dada")
 
-# Keys whose values are secrets, and secret-looking values anywhere (hf_..., sk-..., ghp_...).
-_SECRET_KEY = re.compile(r"(api[_-]?key|apikey|secret|passw(or)?d|credential|auth[_-]?token|"
-                         r"access[_-]?token|hf[_-]?token|hub[_-]?token|^token$)", re.IGNORECASE)
+# Keys whose values are secrets, and secret-looking values anywhere (hf_..., sk-..., ghp_...,
+# "Bearer ...", "password=...", "--token VALUE").
+_SECRET_KEY = re.compile(r"(api[_-]?key|apikey|secret|passw(or)?d|passphrase|credential|token|"
+                         r"authori[sz]ation|private[_-]?key|cookie)", re.IGNORECASE)
+# tokenizer settings, not secrets
+_NOT_SECRET = re.compile(r"^(pad|bos|eos|unk|sep|cls|mask)_token(_id)?$|^(additional_)?special_tokens$|"
+                         r"^(max|min|num)_\w*tokens?$|^\w*tokens?_(len|length|count|ids?)$|^tokeni[sz]er",
+                         re.IGNORECASE)
 _KEY_LINE = re.compile(r"^(\s*(?:-\s+)?)([\w.-]+)(\s*:[ \t]*)(\S.*)$")
 _SECRET_VALUE = re.compile(r"\b(hf_[A-Za-z0-9]{16,}|sk-[A-Za-z0-9_-]{16,}|gh[pousr]_[A-Za-z0-9]{16,}|"
                            r"xox[abpr]-[A-Za-z0-9-]{10,})\b")
+_BEARER = re.compile(r"(?i)\b(bearer|basic|token)(\s+)([A-Za-z0-9._~+/=-]{8,})")
+_INLINE = re.compile(r"(?i)((?:--?|\b)[\w-]*(?:passw(?:or)?d|passphrase|secret|api[_-]?key|token|"
+                     r"private[_-]?key)[\w-]*)(\s*=\s*|\s+(?=\S*\d)(?=\S{8,}))(\"[^\"]*\"|'[^']*'|[^\s,;&\"']+)")
+_SECRET_FLAG = re.compile(r"(?i)^--?[\w-]*(passw(or)?d|passphrase|secret|api[_-]?key|token|private[_-]?key)$")
 _HARMLESS = {"null", "~", "''", '""', "true", "false"}
 REDACTED = "<redacted>"
 
@@ -21,15 +30,29 @@ REDACTED = "<redacted>"
 _URL_CREDENTIALS = re.compile(r"(?<=://)[^/@\s]+@")
 
 
+def secret_key(key) -> bool:
+    """A mapping key whose value is a secret (``hf_token``, ``*_api_token``, ``private_key``,
+    ``Authorization``), not a tokenizer setting (``pad_token``, ``max_tokens``)."""
+    return isinstance(key, str) and bool(_SECRET_KEY.search(key)) and not _NOT_SECRET.search(key)
+
+
+def _inline(m: re.Match) -> str:
+    name = m.group(1).lstrip("-")
+    return m.group(0) if _NOT_SECRET.search(name) else f"{m.group(1)}{m.group(2)}{REDACTED}"
+
+
 def _redact_value(value: str) -> str:
-    return _SECRET_VALUE.sub(REDACTED, _URL_CREDENTIALS.sub(f"{REDACTED}@", value))
+    value = _URL_CREDENTIALS.sub(f"{REDACTED}@", value)
+    value = _BEARER.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", value)
+    value = _INLINE.sub(_inline, value)
+    return _SECRET_VALUE.sub(REDACTED, value)
 
 
 def _redact_lines(text: str) -> str:
     lines = []
     for line in text.split("\n"):
         m = _KEY_LINE.match(line)
-        if m and _SECRET_KEY.search(m.group(2)) and m.group(4).strip().lower() not in _HARMLESS:
+        if m and secret_key(m.group(2)) and m.group(4).strip().lower() not in _HARMLESS:
             line = f"{m.group(1)}{m.group(2)}{m.group(3)}{REDACTED}"
         lines.append(_redact_value(line))
     return "\n".join(lines)
@@ -37,13 +60,17 @@ def _redact_lines(text: str) -> str:
 
 def _scrub(obj):
     """The parsed YAML with every secret replaced (keys named like secrets, URL credentials,
-    secret-looking tokens), at any depth and in any YAML style."""
+    secret-looking tokens, the value after a ``--token``-like flag), at any depth and in any
+    YAML style."""
     if isinstance(obj, dict):
-        return {k: REDACTED if (isinstance(k, str) and _SECRET_KEY.search(k)
-                                and v not in (None, True, False, "")) else _scrub(v)
+        return {k: REDACTED if secret_key(k) and v not in (None, True, False, "") else _scrub(v)
                 for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_scrub(v) for v in obj]
+        out = []
+        for i, v in enumerate(obj):
+            flag = i > 0 and isinstance(obj[i - 1], str) and _SECRET_FLAG.match(obj[i - 1])
+            out.append(REDACTED if flag and isinstance(v, str) else _scrub(v))
+        return out
     return _redact_value(obj) if isinstance(obj, str) else obj
 
 
@@ -56,13 +83,13 @@ def redact(text: str) -> str:
     lined = _redact_lines(text)
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         return lined  # not YAML (a fragment): the line pass is all there is
     clean = _scrub(data)
     try:
         if yaml.safe_load(lined) == clean:
             return lined
-    except yaml.YAMLError:
+    except (yaml.YAMLError, RecursionError):
         pass
     return yaml.safe_dump(clean, sort_keys=False)
 

@@ -143,18 +143,10 @@ def dump_yaml(cfg: dict) -> str:
 
 
 def load_yaml(path: str | Path) -> Any:
-    """Parse a YAML file; ConfigError (one line) when unreadable or not YAML."""
-    import yaml
+    """Parse a YAML file; ConfigError (one line) when unreadable, not YAML or with duplicate keys."""
+    from dada_plugin.io import load_yaml as read
 
-    try:
-        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', exc)}",
-                          source=str(path)) from None
+    return read(path)
 
 
 def referenced_models(cfg: dict) -> list[str]:
@@ -190,7 +182,10 @@ def lint_file(path: str | Path, *, strict: bool = False) -> Report:
         cfg = load_yaml(path)
     except ConfigError as exc:
         return Report(problems=exc.problems)
-    return inspect_config(cfg, strict=strict)
+    try:
+        return inspect_config(cfg, strict=strict)
+    except RecursionError:
+        return Report(problems=["nested too deeply to check"])
 
 
 def _mergekit_problems(cfg: dict) -> list[str]:

@@ -182,3 +182,22 @@ def test_plan_config_refuses_what_it_cannot_plan(tmp_path):
     no_r.write_text("base_model: mistralai/Mixtral-8x7B-v0.1\nadapter: qlora\n")
     result = CliRunner().invoke(dada, ["plan", "--config", str(no_r)])
     assert (result.exit_code, result.output) == (1, "Error: lora_r: a LoRA recipe needs an integer lora_r to plan\n")
+
+
+def test_axolotl_config_refuses_unsafe_options_and_foreign_files(tmp_path):
+    out = tmp_path / "dada.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--lr-scheduler", "linear; rm -rf /",
+                                       "--micro-batch-size", "0"])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "  lr_scheduler: unknown schedule 'linear; rm -rf /'; one of: linear, cosine, cosine_with_restarts, "
+        "polynomial, constant, constant_with_warmup, inverse_sqrt, reduce_lr_on_plateau, cosine_with_min_lr, "
+        "cosine_warmup_with_min_lr, warmup_stable_decay, one_cycle, rex",
+        "  micro_batch_size: must be a positive integer, got 0"]
+    assert not out.exists()
+    out.write_text("my own notes\n")
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out)])
+    assert result.output == f"Error: {out}: exists and dada did not write it; pass --force to replace it\n"
+    assert out.read_text() == "my own notes\n"
+    assert CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--force"]).exit_code == 0
+    assert CliRunner().invoke(dada, ["axolotl-config", "-o", str(out)]).exit_code == 0  # its own file now

@@ -138,3 +138,16 @@ def test_build_with_an_hf_tokenizer_path(alpaca_path, tmp_path):
     bad = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o2"),
                                     "--tokenizer", str(tmp_path / "nope")])
     assert bad.exit_code == 1 and bad.output.startswith(f"Error: {tmp_path / 'nope'}: cannot load a tokenizer")
+
+
+@pytest.mark.parametrize("option,value,message", [
+    ("--license", "mit\nprivate: true", "Error: --license 'mit\\nprivate: true': not a licence id such as "
+                                        "cc-by-nc-4.0 or apache-2.0 (letters, digits, '.', '-', '+')\n"),
+    ("--source-name", "Alpaca\n---\nx: 1", "Error: --source-name 'Alpaca\\n---\\nx: 1': one line of text, please\n"),
+])
+def test_card_fields_cannot_inject_front_matter(alpaca_path, tmp_path, option, value, message):
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "out"), "--backend",
+                                       "none", "--no-progress", option, value])
+    assert result.exit_code == 1
+    assert result.output == message
+    assert not (tmp_path / "out").exists()

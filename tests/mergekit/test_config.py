@@ -360,6 +360,12 @@ def test_card_layout_and_no_secrets(good, tiny_mixtral_b, tiny_mixtral):
     assert f"wandb_api_key: {REDACTED}" in card and "pad_token: </s>" in card
 
 
+def test_redact_keeps_tokenizer_settings():
+    text = ("special_tokens:\n  pad_token: </s>\n  eos_token: </s>\nmax_tokens: 128\n"
+            "tokenizer_type: LlamaTokenizer\nnotes: the token is fine here\n")
+    assert redact(text) == text
+
+
 def test_redact_keeps_layout():
     assert redact("a: 1\n  api_key: xyz\n  - token: abc\nuse_auth_token: true\n") == (
         f"a: 1\n  api_key: {REDACTED}\n  - token: {REDACTED}\nuse_auth_token: true\n")
@@ -376,6 +382,13 @@ def test_shard_size_follows_ram(dtype, memory, size):
     ("wandb_api_key: |\n  s3cret-block-value\nlr: 1\n", "s3cret-block-value"),
     ("datasets:\n  - path: https://user:s3cretpass@host/data.json\n", "s3cretpass"),
     ("data_files: {token: abc123456, split: train}\n", "abc123456"),
+    ("headers: {Authorization: Bearer abcdefghij123456}\n", "abcdefghij123456"),
+    ("request:\n  headers:\n    Authorization: Bearer abcdefghij123456\n", "abcdefghij123456"),
+    ("wandb_api_token: wtok123456789\n", "wtok123456789"),
+    ("my_private_key: '-----BEGIN KEY-----'\n", "BEGIN KEY"),
+    ("notes: |\n  connect with password=hunter2 to the db\n", "hunter2"),
+    ("args: [\"--token\", \"abcsecretvalue\", \"--epochs\", \"3\"]\n", "abcsecretvalue"),
+    ("cmd: train --hf-token=abcsecretvalue --lr 2e-6\n", "abcsecretvalue"),
 ])
 def test_redact_any_yaml_style(text, secret):
     import yaml
@@ -392,3 +405,21 @@ def test_adapter_folded_into_another_model_is_refused(lora_adapter, tiny_mixtral
                                                          dtype="float32"))
     assert problems == [f"models.0: adapter '{lora_adapter}' was trained on '{tiny_mixtral}', not on "
                         f"'{tiny_mixtral_b}' (folding it elsewhere merges silently wrong)"]
+
+
+def test_cli_check_gives_one_verdict_per_file_and_names_duplicate_keys(tmp_path):
+    latin = tmp_path / "latin1.yml"
+    latin.write_bytes("merge_method: slerp  # é\n".encode("latin-1"))
+    deep = tmp_path / "deep.yml"
+    deep.write_text("models: " + "[" * 50_000 + "]" * 50_000 + "\n")
+    dup = tmp_path / "dup.yml"
+    dup.write_text("models:\n  - model: org/a\nmerge_method: passthrough\ndtype: float32\ndtype: bfloat16\n")
+    result = CliRunner().invoke(dada, ["merge-config", "--check", str(latin), str(deep), str(dup),
+                                       *map(str, SHIPPED)])
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[:6] == [
+        f"{latin}: 1 problem(s)", "  - not UTF-8 text (bad byte at offset 23)",
+        f"{deep}: 1 problem(s)", "  - not valid YAML: nested too deeply",
+        f"{dup}: 1 problem(s)", "  - not valid YAML at line 5: duplicate key 'dtype' (first on line 4)"]
+    assert sum(line.endswith("ok (1 check(s) skipped)") for line in lines) == len(SHIPPED)

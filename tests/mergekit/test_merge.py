@@ -197,3 +197,36 @@ def test_dada_merge_force_replaces_only_its_own_output(tiny_mixtral, tmp_path):
         run_merge(config, out, force=True, echo=None)
     assert (out / "mine.txt").read_text() == "keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml", "out"]
+
+
+def test_merge_cleans_what_a_killed_run_left(tiny_mixtral, tmp_path):
+    config = tmp_path / "fold.yml"
+    config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
+    for left in (".out.partial-abc", ".out.lora-cache-def"):
+        (tmp_path / left).mkdir()
+        (tmp_path / left / "model.safetensors").write_bytes(b"half")
+    (tmp_path / ".outlet.partial-keep").mkdir()  # another output's: not ours to remove
+    run_merge(config, tmp_path / "out", echo=None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".outlet.partial-keep", "fold.yml", "out"]
+
+
+@pytest.mark.slow
+def test_sigterm_during_merge_leaves_nothing_behind(tiny_mixtral, tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from dada_plugin.tiny import offline_env
+
+    config = tmp_path / "fold.yml"
+    config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
+    proc = subprocess.Popen([sys.executable, "-m", "dada_plugin.cli", "merge", str(config),
+                             str(tmp_path / "out")], env=offline_env(), stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not list(tmp_path.glob(".out.partial-*")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".out.partial-*")), "the merge never started"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml"]

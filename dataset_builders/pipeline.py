@@ -62,7 +62,7 @@ def _stage_stats(n_in: int, result: StageResult) -> dict:
     return {"in": n_in, "out": len(result.kept), "rejected": reasons}
 
 
-REWRITE_REASONS = ("truncated", "content_filter", "echo")
+REWRITE_REASONS = ("truncated", "content_filter", "too_large", "echo")
 RETRYABLE = REWRITE_REASONS + CLEAN_REASONS  # what --retry-rejected may name
 
 
@@ -74,6 +74,8 @@ def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
         return "truncated", "finish_reason=length"
     if c.finish_reason == "content_filter":
         return "content_filter", "finish_reason=content_filter"
+    if c.finish_reason == "too_large":
+        return "too_large", f"reply over {c.meta.get('bytes_over', '?')} bytes"
     if is_echo(c.text or "", chunks, rec.question, rec.original_answer):
         return "echo", "the reply repeats the rewrite prompt"
     return None

@@ -7,7 +7,7 @@ import click
 BACKEND_NAMES = ["heuristic", "openai", "transformers", "none"]
 # what --retry-rejected may name (dataset_builders.pipeline.RETRYABLE; not imported here to keep
 # `dada --help` fast)
-RETRYABLE = ["truncated", "content_filter", "echo", "empty_answer", "refusal", "template_marker"]
+RETRYABLE = ["truncated", "content_filter", "too_large", "echo", "empty_answer", "refusal", "template_marker"]
 
 
 def _summary(stats: dict) -> str:
@@ -48,6 +48,8 @@ def _summary(stats: dict) -> str:
               help="Circuit breaker: stop when every endpoint has failed this many requests in a "
                    "row (connection refused, 5xx, malformed or empty replies) and answered nothing "
                    "for a while.")
+@click.option("--max-reply-bytes", type=click.IntRange(min=1024), default=512 * 1024, show_default=True,
+              help="A longer reply is rejected as too_large (and not read further).")
 @click.option("--max-failed-share", type=click.FloatRange(0, 1), default=0.2, show_default=True,
               help="Exit non-zero when more than this share of the rewrites failed at the backend.")
 @click.option("--retry-rejected", "retry_rejected", multiple=True, metavar="REASON",
@@ -76,7 +78,8 @@ def _summary(stats: dict) -> str:
               help="Write into a non-empty folder that is not an earlier build folder (files dada "
                    "did not write are still never replaced).")
 def build(input_path, outdir, backend, base_urls, model, concurrency, temperature, top_p,
-          max_new_tokens, seed, timeout, max_retries, max_consecutive_failures, max_failed_share,
+          max_new_tokens, seed, timeout, max_retries, max_consecutive_failures, max_reply_bytes,
+          max_failed_share,
           retry_rejected, api_key_env, batch_size, style_prompt,
           tokenizer, max_tokens, limit, source_name, source_license, progress, force):
     """Alpaca JSON/JSONL -> DADA sequences: load, rewrite, clean, compile, filter.
@@ -98,7 +101,7 @@ def build(input_path, outdir, backend, base_urls, model, concurrency, temperatur
         model=model, base_urls=list(base_urls), api_key_env=api_key_env, concurrency=concurrency,
         temperature=temperature, top_p=top_p, max_new_tokens=max_new_tokens, seed=seed,
         timeout=timeout, max_retries=max_retries, batch_size=batch_size,
-        max_consecutive_failures=max_consecutive_failures)
+        max_consecutive_failures=max_consecutive_failures, max_reply_bytes=max_reply_bytes)
     options = BuildOptions(backend=backend, backend_options=backend_options,
                            style_prompt=style_prompt, tokenizer=tokenizer, max_tokens=max_tokens,
                            limit=limit, progress=progress, source_name=source_name,

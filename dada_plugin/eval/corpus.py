@@ -136,22 +136,29 @@ def ngram_hash(ids: np.ndarray, n: int, starts: np.ndarray | None = None) -> np.
     return h
 
 
-def intern(per_record: list[list[str]]) -> tuple[np.ndarray, dict[str, int]]:
-    """Token ids of the concatenated token lists, numbered by first occurrence, and the
-    token -> id dict.
+class Interner:
+    """Token ids numbered by first occurrence, fed a batch of records at a time (so a large
+    input never holds every token as a Python string at once). One C-level pass per batch:
+    setdefault stores each new token's stream position; ``finish`` renumbers to 0..V-1."""
 
-    One C-level pass: setdefault stores each new token's position, then positions are
-    renumbered 0..V-1."""
-    n = sum(map(len, per_record))
-    index: dict[str, int] = {}
-    first = np.fromiter(map(index.setdefault, chain.from_iterable(per_record), count()),
-                        dtype=np.int64, count=n)
-    positions = np.fromiter(index.values(), dtype=np.int64, count=len(index))
-    renumber = np.zeros(n, dtype=np.int64)
-    renumber[positions] = np.arange(positions.size)
-    for i, tok in enumerate(index):
-        index[tok] = i
-    return renumber[first], index
+    def __init__(self):
+        self.index: dict[str, int] = {}
+        self._position = count()
+        self._firsts: list[np.ndarray] = []
+
+    def add(self, per_record: list[list[str]]) -> None:
+        n = sum(map(len, per_record))
+        self._firsts.append(np.fromiter(map(self.index.setdefault, chain.from_iterable(per_record),
+                                            self._position), dtype=np.int64, count=n))
+
+    def finish(self) -> tuple[np.ndarray, dict[str, int]]:
+        first = np.concatenate(self._firsts) if self._firsts else np.zeros(0, np.int64)
+        positions = np.fromiter(self.index.values(), dtype=np.int64, count=len(self.index))
+        renumber = np.zeros(first.size, dtype=np.int64)
+        renumber[positions] = np.arange(positions.size)
+        for i, tok in enumerate(self.index):
+            self.index[tok] = i
+        return renumber[first], self.index
 
 
 def contrast_starts(low: str) -> np.ndarray:
@@ -159,32 +166,47 @@ def contrast_starts(low: str) -> np.ndarray:
     return np.array(sorted(m.start() for rx in CONTRASTS for m in rx.finditer(low)), dtype=np.int64)
 
 
+BATCH = 2048  # records tokenised at a time
+
+
+def _starts(lengths) -> np.ndarray:
+    """Offsets of texts of these lengths joined with a blank line."""
+    lengths = np.asarray(lengths, dtype=np.int64)
+    out = np.zeros(lengths.size, dtype=np.int64)
+    if lengths.size:
+        np.cumsum(lengths[:-1] + 2, out=out[1:])
+    return out
+
+
 def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
-    """Tokenise each (prompt, output) once and keep what every metric needs."""
-    samples = list(samples)
+    """Tokenise each (prompt, output) once and keep what every metric needs. Records are
+    tokenised a batch at a time: memory grows with the token ids, not with token strings."""
+    samples = samples if isinstance(samples, list) else list(samples)
     prompts = [p for p, _ in samples]
     texts = [t or "" for _, t in samples]
     n = len(texts)
-    lows = [normalise(t) for t in texts]
-    per_record = [normalised_tokens(low) for low in lows]
-    ids, index = intern(per_record)
-    bounds = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum([len(t) for t in per_record], out=bounds[1:])
+    interner = Interner()
+    lengths = np.zeros(n, dtype=np.int64)
     chars = np.array([len(t) for t in texts], dtype=float)
-
-    def starts_of(lengths) -> np.ndarray:
-        out = np.zeros(n, dtype=np.int64)
-        np.cumsum(np.asarray(lengths, dtype=np.int64)[:-1] + 2, out=out[1:])
-        return out
-
-    if n:
-        sentences, sentence_words = sentence_scan("\n\n".join(texts), starts_of(chars))
-        low_starts = starts_of([len(low) for low in lows])
+    contrasts, sentences, sentence_words = np.zeros(n), np.zeros(n), np.zeros(n)
+    after_end = True  # sentences run on across the blank line between batches, as in one stream
+    for lo in range(0, n, BATCH):
+        hi = min(n, lo + BATCH)
+        sentences[lo:hi], sentence_words[lo:hi], after_end = sentence_scan(
+            "\n\n".join(texts[lo:hi]), _starts(chars[lo:hi].astype(np.int64)), after_end)
+        lows = [normalise(t) for t in texts[lo:lo + BATCH]]
+        per_record = [normalised_tokens(low) for low in lows]
+        interner.add(per_record)
+        lengths[lo:lo + len(lows)] = [len(t) for t in per_record]
+        # a contrast never crosses a blank line, so each batch is scanned on its own
         hits = contrast_starts("\n\n".join(lows))
-        contrasts = np.bincount(np.searchsorted(low_starts, hits, side="right") - 1,
-                                minlength=n).astype(float)
-    else:
-        sentences = sentence_words = contrasts = np.zeros(0)
+        contrasts[lo:lo + len(lows)] = np.bincount(
+            np.searchsorted(_starts([len(low) for low in lows]), hits, side="right") - 1,
+            minlength=len(lows))
+        del lows, per_record
+    ids, index = interner.finish()
+    bounds = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=bounds[1:])
     group_index: dict = {}
     groups = np.array([group_index.setdefault(p if p is not None else (r,), len(group_index))
                        for r, p in enumerate(prompts)], dtype=np.int64)

@@ -49,8 +49,24 @@ def hits_per_1k_words(kind: str):
     return fn
 
 
+WINDOW_BLOCK = 1 << 20  # window starts computed at a time
+
+
 def window_distinct(ids: np.ndarray, window: int) -> np.ndarray:
-    """Distinct tokens in each ``window``-token sliding window (one entry per start)."""
+    """Distinct tokens in each ``window``-token sliding window (one entry per start), a block
+    of starts at a time: within ids[a:b+window-1] a token whose previous occurrence lies before
+    a counts as new, which is exact for windows starting at a or later."""
+    starts = ids.size - window + 1
+    if starts <= WINDOW_BLOCK:
+        return _window_distinct(ids, window)
+    out = np.empty(starts, dtype=np.int64)
+    for a in range(0, starts, WINDOW_BLOCK):
+        b = min(starts, a + WINDOW_BLOCK)
+        out[a:b] = _window_distinct(ids[a:b + window - 1], window)
+    return out
+
+
+def _window_distinct(ids: np.ndarray, window: int) -> np.ndarray:
     n = ids.size
     starts = n - window + 1
     # previous position of the same token: sort (token, position) pairs packed in one int64

@@ -95,9 +95,12 @@ CLASSES[JS_SPACE] = SPACE
 CLASSES[0xFFFF] = 0
 
 
-def sentence_scan(joined: str, starts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(sentences, sentence words) per record of texts joined into ``joined``; record r starts
-    at character ``starts[r]``.
+def sentence_scan(joined: str, starts: np.ndarray, after_end: bool = True
+                  ) -> tuple[np.ndarray, np.ndarray, bool]:
+    """(sentences, sentence words, ends on an end) per record of texts joined into ``joined``;
+    record r starts at character ``starts[r]``. ``after_end``: the text before ``joined`` (an
+    earlier batch of the same stream, joined by a blank line) ended on a sentence end, or there
+    is none; the third value is that flag for the batch after this one.
 
     slop-score splits the joined text on runs of ``.!?`` and counts the non-blank pieces; a
     piece that spans a join is counted for the record where its first visible character is.
@@ -113,10 +116,13 @@ def sentence_scan(joined: str, starts: np.ndarray) -> tuple[np.ndarray, np.ndarr
     is_end = (cls[events] & END).view(bool)
     first = ~is_end
     first[1:] &= is_end[:-1]
+    if first.size:
+        first[0] &= after_end
     sentence_start = np.zeros(cp.size, dtype=np.uint8)
     sentence_start[events[first]] = 1
     return (np.add.reduceat(sentence_start, starts, dtype=np.int64).astype(float),
-            np.add.reduceat(word_start.view(np.uint8), starts, dtype=np.int64).astype(float))
+            np.add.reduceat(word_start.view(np.uint8), starts, dtype=np.int64).astype(float),
+            bool(is_end[-1]) if is_end.size else after_end)
 
 
 def syllable_counts(words: list[str]) -> np.ndarray:

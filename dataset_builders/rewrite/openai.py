@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import json
 import logging
 import os
 import random
@@ -254,13 +255,21 @@ class OpenAIBackend(Backend):
         import httpx
 
         endpoint = f"{url}/chat/completions"
+        cap = self.options.max_reply_bytes
         try:
-            resp = await client.post(endpoint, json=self.payload(job))
+            async with client.stream("POST", endpoint, json=self.payload(job)) as resp:
+                raw = bytearray()
+                async for chunk in resp.aiter_bytes():  # never more than the cap in memory
+                    raw += chunk
+                    if len(raw) > cap:
+                        break
         except httpx.TimeoutException:
             raise _Retry("timeout") from None
         except httpx.TransportError as exc:
             raise _Retry(f"connection error ({type(exc).__name__})") from None
         code = resp.status_code
+        if len(raw) > cap:
+            return Completion(None, "too_large", None, {"attempts": attempt + 1, "bytes_over": cap})
         if code in (401, 403):
             raise BackendError(f"{endpoint}: HTTP {code}; check the API key in ${self.options.api_key_env}")
         if code == 404:
@@ -268,9 +277,9 @@ class OpenAIBackend(Backend):
         if code == 429 or code >= 500:
             raise _Retry(f"HTTP {code}", parse_retry_after(resp.headers.get("retry-after")), alive=code == 429)
         if code != 200:
-            return Completion(None, "error", f"HTTP {code}: {resp.text[:200]}")
+            return Completion(None, "error", f"HTTP {code}: {raw[:200].decode('utf-8', 'replace')}")
         try:
-            body = resp.json()
+            body = json.loads(raw)
             choice = body["choices"][0]
             text = choice["message"]["content"]
             reason = choice.get("finish_reason") or "stop"

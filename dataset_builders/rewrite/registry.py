@@ -37,6 +37,8 @@ class BackendOptions(BaseModel):
     timeout: float = Field(120.0, gt=0)
     max_retries: int = Field(6, ge=0, le=100)
     backoff: float = Field(0.5, ge=0.0, le=60.0, description="first retry delay, seconds (doubles)")
+    max_reply_bytes: int = Field(512 * 1024, ge=1024, description="a longer reply is rejected as "
+                                 "too_large without being read further")
     max_consecutive_failures: int = Field(5, ge=1, le=10_000, description="circuit breaker: stop when "
                                           "every endpoint failed this many times in a row")
     batch_size: int = Field(8, ge=1, le=4096)

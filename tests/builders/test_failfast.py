@@ -152,3 +152,15 @@ def test_too_many_backend_failures_exit_non_zero_with_outputs_written(small, tmp
     assert result.output == (f"Error: 4 of 5 rewrites failed at the backend (more than 20%); see "
                              f"{out / 'rejected.jsonl'}; rerun to ask for them again\n")
     assert len((out / "dada.jsonl").read_text().splitlines()) == 1
+
+
+def test_a_huge_reply_is_rejected_as_too_large(small, tmp_path):
+    def reply(messages):
+        return "big " * 300_000 if "Count to 2." in messages[-1]["content"] else "One, two."
+
+    with FakeLLMServer(reply=reply) as srv:
+        result = build(small, "-o", tmp_path / "out", "--base-url", srv.url, "--max-reply-bytes", "100000")
+    assert result.exit_code == 0, result.output
+    rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
+    assert [(r["id"].split("-")[0], r["reason"], r["detail"]) for r in rejected] == [
+        ("1", "too_large", "reply over 100000 bytes")]

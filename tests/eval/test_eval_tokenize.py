@@ -45,10 +45,25 @@ def test_sentence_scan_counts_pieces_and_words_per_record():
     joined = "\n\n".join(texts)
     starts = np.array([0, 30, 46, 55])
     assert [joined[s] for s in starts] == ["H", "I", "O", "t"]
-    sentences, words = sentence_scan(joined, starts)
+    sentences, words, ends = sentence_scan(joined, starts)
     # "One two" and "three four." fuse into one sentence across the blank line
     assert sentences.tolist() == [3, 1, 1, 0]
     assert words.tolist() == [6, 4, 2, 2]
+    assert ends is True
+    # in two batches, the open sentence carries over the batch boundary
+    head, open_end = sentence_scan("\n\n".join(texts[:3]), starts[:3])[::2]
+    tail = sentence_scan(texts[3], np.array([0]), open_end)
+    assert (head.tolist(), open_end, tail[0].tolist()) == ([3, 1, 1], False, [0])
+
+
+def test_batched_corpus_equals_one_batch(monkeypatch):
+    from dada_plugin.eval import corpus as C
+    from dada_plugin.eval.metrics import analyse
+
+    texts = [(None, f"Sample {i} shivers down the spine" + ("." if i % 3 else "")) for i in range(50)]
+    whole = analyse(texts)
+    monkeypatch.setattr(C, "BATCH", 7)
+    assert analyse(texts) == whole
 
 
 @pytest.mark.parametrize("word,n", [

@@ -170,9 +170,16 @@ class DadaPlugin(BasePlugin):
 
         if not PartialState().is_main_process:
             return
-        from dada_plugin.mergekit.config import write_merge_config
+        from dada_plugin.errors import InputError
+        from dada_plugin.mergekit.config import HEADER_MARK, write_merge_config
+        from dada_plugin.outputs import check_file
 
         path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
+        try:  # never over a file of the user's: the trained adapter matters more than the recipe
+            check_file(path, {}, ours=HEADER_MARK)
+        except InputError as exc:
+            LOG.warning("dada: SLERP recipe not written: %s", exc)
+            return
         # atomic, and the same inputs give the same bytes: the second call changes nothing
         write_merge_config(slerp_recipe(cfg), path)
         LOG.info("dada: SLERP recipe written to %s", path)

@@ -81,10 +81,10 @@ def merge_config(files, check, output, method, base, model, lora, t, t_self_attn
         raise click.UsageError("FILES are only read with --check")
     if not output or not model:
         raise click.UsageError("writing a config needs -o/--output and --model")
-    from dada_plugin.mergekit.config import HEADER
+    from dada_plugin.mergekit.config import HEADER_MARK
     from dada_plugin.outputs import check_file
 
-    check_file(output, {}, force=force, ours=HEADER.split("`")[0])
+    check_file(output, {}, force=force, ours=HEADER_MARK)
     if method == "fold":
         cfg = build_lora_fold_config(model, lora, dtype=dtype)
     else:

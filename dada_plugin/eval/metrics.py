@@ -249,8 +249,11 @@ def analyse(samples, *, legacy: bool = False, corpus: Corpus | None = None,
     gives [value, value])."""
     corpus = corpus or build_corpus(samples)
     lists = load_lists(legacy)
-    stats = statistics(corpus, lists)
-    values = {name: stat.value() for name, stat in stats.items()}
+    if n_resamples is None:  # values only: each statistic is dropped once it gave its value
+        values = {name: spec.fn(corpus, lists).value() for name, spec in METRICS.items()}
+    else:
+        stats = statistics(corpus, lists)
+        values = {name: stat.value() for name, stat in stats.items()}
     out = {
         "sample_count": corpus.n_records,
         "total_chars": corpus.joined_chars,

@@ -27,7 +27,8 @@ SEED_BASE = "Verdict-8x7B"
 SEED_T = 0.5
 # (method, parameter) pairs whose values must lie in [0, 1]; outside, mergekit extrapolates.
 UNIT_INTERVAL = {("slerp", "t"), ("nuslerp", "t")}
-HEADER = ("# mergekit config written by `dada merge-config`; lint it with\n"
+HEADER_MARK = "# mergekit config written by `dada merge-config`"  # how a file dada wrote begins
+HEADER = (HEADER_MARK + "; lint it with\n"
           "#   dada merge-config --check {name}\n"
           "# then merge with `dada merge {name} OUT` (or `mergekit-yaml {name} OUT`).\n")
 

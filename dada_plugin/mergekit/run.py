@@ -30,6 +30,7 @@ TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "chat_template.jinja")
 _BYTES = {"bfloat16": 2, "float16": 2, "float32": 4, "float64": 8}
 COMMAND = "dada merge"
+LOG_HEAD = "# mergekit's output, written by `dada merge` when mergekit failed\n"
 MIN_SHARD, MAX_SHARD = 100_000_000, 5_000_000_000  # mergekit's default is 5B
 
 
@@ -180,7 +181,10 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
     try:
         code, tail = _stream(cmd, offline_env(), echo)
         if code != 0:
-            write_text(log, tail + "\n")
+            from dada_plugin.outputs import check_file
+
+            check_file(log, {}, ours=LOG_HEAD)  # never over a file of the user's
+            write_text(log, f"{LOG_HEAD}{tail}\n")
             last = tail.splitlines()[-1] if tail else "no output"
             raise StepError("mergekit", f"exit code {code}: {last}", log=str(log))
         copy_tokenizer(cfg, staging)

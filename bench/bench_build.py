@@ -26,7 +26,8 @@ def main() -> None:
     from mistral_common.protocol.instruct.request import InstructRequest
     from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
-    from dataset_builders.pipeline import BuildOptions, build
+    from dataset_builders.pipeline import build
+from dataset_builders.settings import BuildSettings
     from dataset_builders.tokens import load_tokenizer
 
     base = json.loads(FIXTURE.read_text(encoding="utf-8"))
@@ -40,7 +41,7 @@ def main() -> None:
         ours = float("inf")
         for _ in range(args.repeat):
             t0 = time.perf_counter()
-            result = build(src, Path(tmp) / "out", BuildOptions(backend="none", progress=False))
+            result = build(src, Path(tmp) / "out", BuildSettings(backend="none", progress=False))
             ours = min(ours, time.perf_counter() - t0)
 
         mt = MistralTokenizer.v1()

@@ -14,6 +14,7 @@ import click
 
 from dada_plugin import __version__
 from dada_plugin.errors import DadaError, validation_lines  # noqa: F401  (re-exported)
+from dada_plugin.offline import set_offline
 
 # name -> "module:attribute"; add a line here to add a subcommand.
 COMMANDS: dict[str, str] = {
@@ -61,6 +62,8 @@ class DadaGroup(click.Group):
         except Exception as exc:  # pydantic is imported lazily: match it by type name
             if type(exc).__name__ == "ValidationError" and hasattr(exc, "errors"):
                 title = getattr(exc, "title", "configuration")
+                if title.endswith("Settings"):  # BuildSettings -> build settings
+                    title = f"{title[:-len('Settings')].lower()} settings"
                 raise click.ClickException(
                     f"invalid {title}:\n" + "\n".join(f"  {line}" for line in validation_lines(exc))
                 ) from exc
@@ -91,6 +94,7 @@ def main() -> None:
     import signal
 
     signal.signal(signal.SIGTERM, _terminated)
+    set_offline()  # before any model library is imported: nothing is fetched from a hub
     dada(prog_name="dada")
 
 

@@ -14,9 +14,14 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+from dada_plugin.axolotl.config import TrainSettings
 from dada_plugin.data import sample_path
 from dada_plugin.errors import InputError
+from dada_plugin.mergekit.settings import MergeSettings
+from dada_plugin.run import Chain, Recipe, RunEval
 from dada_plugin.steps import Step, StepRunner
+from dada_plugin.tiny import build_tiny_mixtral
+from dataset_builders.settings import BuildSettings
 
 TINY_CONFIG = "tiny-cpu-lora.yml"
 EVAL_PROMPTS = 6
@@ -31,40 +36,32 @@ def shipped_config(name: str) -> Path:
     return path
 
 
-def demo_recipe(out: Path):
+def demo_recipe(out: Path) -> Recipe:
     """The recipe ``dada run`` would take, with tiny stand-ins for the two Mixtrals."""
-    from dada_plugin.run import DataSection, EvalSection, MergeSection, Recipe, TrainSection
-
     itr, verdict = out / "models" / "itr-stand-in", out / "models" / "verdict-stand-in"
     return Recipe(
         workdir=str(out), base_model=str(itr),
-        data=DataSection(input=str(sample_path()), backend="heuristic"),
-        train=TrainSection(config=str(shipped_config(TINY_CONFIG)), launcher="python",
-                           overrides={"adapter": "qlora", "load_in_4bit": True}),
-        merge=MergeSection(base=str(verdict), t=0.5, dtype="float32"),
-        eval=EvalSection(models={"base": str(itr)}, n_prompts=EVAL_PROMPTS, temperature=0.0,
-                         max_new_tokens=EVAL_NEW_TOKENS),
+        data=BuildSettings(input=str(sample_path()), backend="heuristic"),
+        train=TrainSettings(base_config=str(shipped_config(TINY_CONFIG)), launcher="python",
+                            overrides={"adapter": "qlora", "load_in_4bit": True}),
+        merge=MergeSettings(base=str(verdict), t=0.5, dtype="float32"),
+        eval=RunEval(models={"base": str(itr)}, n_prompts=EVAL_PROMPTS, temperature=0.0,
+                     max_new_tokens=EVAL_NEW_TOKENS),
     )
 
 
 def demo_steps(out: Path) -> list[Step]:
-    from dada_plugin.run import Chain
-
     recipe = demo_recipe(out)
     itr, verdict = Path(recipe.base_model), Path(recipe.merge.base)
 
     def models():
-        from dada_plugin.tiny import build_tiny_mixtral
-
         build_tiny_mixtral(itr, seed=0)
         build_tiny_mixtral(verdict, seed=1)
         return {"itr": str(itr), "verdict": str(verdict)}
 
-    chain = Chain(recipe).steps()
-    chain[0].command += "   (GPU box: --backend openai --model MODEL --base-url URL)"
-    return [chain[0], Step("models", "(GPU box: the real Mixtral-Instruct-ITR-8x7B and Verdict-8x7B; "
-                                     "demo: tiny random stand-ins with the real tokenizer)", models),
-            *chain[1:]]
+    stand_ins = Step("models", "(GPU box: the real Mixtral-Instruct-ITR-8x7B and Verdict-8x7B; "
+                               "demo: tiny random stand-ins with the real tokenizer)", models)
+    return Chain(recipe).steps(extra=stand_ins)
 
 
 def _metrics_table(report_json: Path, names: tuple[str, ...]) -> list[str]:

@@ -5,6 +5,10 @@ Steps, in order: ``build`` (dada build) -> ``axolotl-config`` (writes WORKDIR/tr
 partner) -> ``eval-dataset`` -> ``eval-models``. Each can be run alone (``--only``), skipped
 (``--skip``), and is skipped on a rerun once finished. ``dada demo`` is this chain on tiny
 stand-ins.
+
+Each section of the recipe is the settings model of its stage (the same object the stage's
+command builds from its options), and each step prints the command rendered from those
+settings: pasted into a shell, it does what the step did.
 """
 
 from __future__ import annotations
@@ -12,92 +16,52 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
-from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, model_validator
 
+from dada_plugin.axolotl.config import TrainSettings, write_config
+from dada_plugin.axolotl.train import axolotl_train
 from dada_plugin.errors import ConfigError
-from dada_plugin.steps import Step
+from dada_plugin.eval.evaluate import evaluate
+from dada_plugin.eval.settings import EvalSettings
+from dada_plugin.io import load_yaml
+from dada_plugin.mergekit.config import write_settings_config
+from dada_plugin.mergekit.run import run_merge
+from dada_plugin.mergekit.settings import CONFIG_FIELDS, RUN_FIELDS, MergeSettings
+from dada_plugin.settings import Settings, command_line, opt
+from dada_plugin.steps import Step, StepRunner
+from dada_plugin.offline import OFFLINE
+from dataset_builders.pipeline import build
+from dataset_builders.settings import BuildSettings
 
-STEP_NAMES = ("build", "axolotl-config", "train", "merge", "eval-dataset", "eval-models")
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
-
-
-class DataSection(_Strict):
-    input: str = Field(description="Alpaca JSON/JSONL")
-    backend: Literal["openai", "transformers", "heuristic", "none"] = "openai"
-    model: str | None = None
-    base_urls: list[str] = Field(default_factory=list)
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = Field(8, ge=1)
-    temperature: float = Field(0.7, ge=0, le=2)
-    max_new_tokens: int = Field(256, ge=1)
-    seed: int | None = None
-    style_prompt: str | None = None
-    tokenizer: str | None = None
-    max_tokens: int = Field(128, ge=8)
+# keys of a section that the chain sets from the other sections (a recipe may not set them)
+CHAIN_SET = {"train": ("base_model", "dataset", "output_dir", "prepared_path", "merge_base", "merge_t"),
+             "merge": ("method", "model", "lora", "axolotl_config"),
+             "eval": ("dataset",)}
 
 
-class TrainSection(_Strict):
-    config: str | None = Field(None, description="an axolotl YAML to start from (paths are set by dada)")
-    recipe: dict[str, Any] = Field(default_factory=dict,
-                                   description="dada axolotl-config options when no config is given")
-    overrides: dict[str, Any] = Field(default_factory=dict, description="axolotl keys set last")
-    launcher: Literal["accelerate", "python"] = "accelerate"
-
-    @field_validator("recipe")
-    @classmethod
-    def _recipe(cls, value: dict) -> dict:
-        from dada_plugin.axolotl.recipe import RecipeOptions
-
-        fixed = {"base_model", "dataset", "output_dir", "merge_base", "merge_t"} & set(value)
-        if fixed:
-            raise ValueError(f"set by the recipe's other sections, not here: {', '.join(sorted(fixed))}")
-        from pydantic import ValidationError
-
-        from dada_plugin.errors import validation_lines
-
-        try:
-            RecipeOptions(**value)
-        except ValidationError as exc:
-            raise ValueError("; ".join(validation_lines(exc))) from None
-        return value
+class RunEval(EvalSettings):
+    include_merge: bool = opt(True, "Also evaluate WORKDIR/merged as the model 'merge'.", cli=False)
 
 
-class MergeSection(_Strict):
-    base: str = Field(description="the merge partner, the t = 0 end (seed: Verdict-8x7B)")
-    t: float | list[float] = 0.5
-    dtype: str = "bfloat16"
-
-    @field_validator("t")
-    @classmethod
-    def _t(cls, value):
-        for v in value if isinstance(value, list) else [value]:
-            if not 0 <= v <= 1:
-                raise ValueError(f"t must be within [0, 1], got {v}")
-        return value
-
-
-class EvalSection(_Strict):
-    models: dict[str, str] = Field(default_factory=dict, description="NAME: URL or PATH")
-    include_merge: bool = True
-    prompts: str | None = None
-    n_prompts: int | None = Field(None, ge=2, description="size of the default prompt subset")
-    temperature: float = Field(0.7, ge=0, le=2)
-    max_new_tokens: int = Field(512, ge=1)
-    seed: int | None = None
-
-
-class Recipe(_Strict):
-    workdir: str
+class Recipe(Settings):
+    workdir: str = Field(description="the chain's folder (relative to the recipe)")
     base_model: str = Field(description="the model trained and merged (seed: Mixtral-Instruct-ITR-8x7B)")
-    data: DataSection
-    train: TrainSection = Field(default_factory=TrainSection)
-    merge: MergeSection
-    eval: EvalSection = Field(default_factory=EvalSection)
+    data: BuildSettings
+    train: TrainSettings = Field(default_factory=TrainSettings)
+    merge: MergeSettings = Field(default_factory=MergeSettings)
+    eval: RunEval = Field(default_factory=RunEval)
+
+    @model_validator(mode="after")
+    def _chain_keys(self):
+        problems = [f"{section}.{key}: set by the recipe's other sections, not here"
+                    for section, keys in CHAIN_SET.items()
+                    for key in keys if key in getattr(self, section).model_fields_set]
+        if not self.data.input:
+            problems.append("data.input: the Alpaca JSON/JSONL to build from is required")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
 
 
 def _path(value: str | None, root: Path) -> str | None:
@@ -115,27 +79,29 @@ def _model(value: str | None, root: Path) -> str | None:
 
 
 def load_recipe(path: str | Path) -> Recipe:
-    from dada_plugin.io import load_yaml
-
     path = Path(path)
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError("a recipe is a YAML mapping", source=str(path))
     recipe = Recipe.model_validate(raw)
-    root = path.resolve().parent
+    return resolve_paths(recipe, path.resolve().parent)
+
+
+def resolve_paths(recipe: Recipe, root: Path) -> Recipe:
+    """Every path of the recipe made absolute against ``root`` (the recipe's folder)."""
     recipe.workdir = _path(recipe.workdir, root)
-    recipe.data.input = _path(recipe.data.input, root)
-    recipe.data.style_prompt = _path(recipe.data.style_prompt, root)
-    recipe.train.config = _path(recipe.train.config, root)
-    recipe.eval.prompts = _path(recipe.eval.prompts, root)
+    d, t, m, e = recipe.data, recipe.train, recipe.merge, recipe.eval
+    d.input, d.style_prompt = _path(d.input, root), _path(d.style_prompt, root)
+    d.tokenizer = _model(d.tokenizer, root)
+    t.base_config, e.prompts = _path(t.base_config, root), _path(e.prompts, root)
     recipe.base_model = _model(recipe.base_model, root)
-    recipe.merge.base = _model(recipe.merge.base, root)
-    recipe.eval.models = {k: _model(v, root) for k, v in recipe.eval.models.items()}
+    m.base = _model(m.base, root)
+    e.models = {k: _model(v, root) for k, v in e.models.items()}
     return recipe
 
 
 class Chain:
-    """The steps of one recipe, with the folders they share."""
+    """The steps of one recipe: each stage's settings, completed with the chain's folders."""
 
     def __init__(self, recipe: Recipe):
         self.r = recipe
@@ -147,151 +113,96 @@ class Chain:
         self.merge_yaml = self.work / "merge" / "slerp.yml"
         self.merged = self.work / "merged"
         self.eval_dir = self.work / "eval"
+        self.log_dir = self.work / "logs"
+        r = recipe
+        self.build_settings = r.data
+        self.train_settings = r.train.model_copy(update={
+            "base_model": r.base_model, "dataset": str(self.data / "dada.jsonl"),
+            "output_dir": str(self.adapter), "prepared_path": str(self.train_dir / "prepared"),
+            "merge_base": r.merge.base, "merge_t": r.merge.t})
+        self.merge_settings = r.merge.model_copy(update={
+            "method": "slerp", "model": r.base_model, "lora": str(self.adapter),
+            "axolotl_config": str(self.axolotl_yaml), "force": True})
+        self.dataset_eval = EvalSettings(dataset=str(self.data / "dada.jsonl"),
+                                         title="Dataset: original vs rewritten answers",
+                                         progress=False)
+        models = dict(r.eval.models)
+        if r.eval.include_merge:
+            models["merge"] = str(self.merged)
+        self.models_eval = EvalSettings(**{
+            **r.eval.model_dump(exclude={"include_merge"}, exclude_unset=True), "models": models,
+            "title": r.eval.title or f"Models: {', '.join(models)}"})
+
+    # -- the commands each step runs, rendered from its settings ----------------------------
+    def commands(self) -> dict[str, str]:
+        env = [f"{k}={v}" for k, v in OFFLINE.items()]
+        eval_models = self.eval_dir / "models"
+        return {
+            "build": command_line(["dada", "build", self.r.data.input, "-o", str(self.data)],
+                                  self.build_settings, skip=("input",)),
+            "axolotl-config": command_line(["dada", "axolotl-config", "-o", str(self.axolotl_yaml)],
+                                           self.train_settings),
+            "train": f"cd {shlex.quote(str(self.train_dir))} && " + shlex.join(
+                [*env, "axolotl", "train", self.axolotl_yaml.name, "--launcher", self.r.train.launcher]),
+            "merge": command_line(["dada", "merge-config", "-o", str(self.merge_yaml)],
+                                  self.merge_settings, skip=(*RUN_FIELDS, "force"))
+            + " && " + command_line(["dada", "merge", str(self.merge_yaml), str(self.merged)],
+                                    self.merge_settings, skip=CONFIG_FIELDS),
+            "eval-dataset": command_line(["dada", "eval", "-o", str(self.eval_dir / "dataset")],
+                                         self.dataset_eval),
+            "eval-models": command_line(["dada", "eval", "-o", str(eval_models)], self.models_eval),
+        }
 
     # -- steps -------------------------------------------------------------------------------
     def build(self):
-        from dataset_builders.pipeline import BuildOptions, build
-        from dataset_builders.rewrite import BackendOptions
-
-        d = self.r.data
-        backend = BackendOptions(model=d.model, base_urls=d.base_urls, api_key_env=d.api_key_env,
-                                 concurrency=d.concurrency, temperature=d.temperature,
-                                 max_new_tokens=d.max_new_tokens, seed=d.seed)
-        result = build(d.input, self.data, BuildOptions(
-            backend=d.backend, backend_options=backend, style_prompt=d.style_prompt,
-            tokenizer=d.tokenizer, max_tokens=d.max_tokens, progress=False))
-        s = result.stats
+        s = build(self.r.data.input, self.data, self.build_settings).stats
         return {"kept": s["kept"], "records_read": s["records_read"], "stages": s["stages"],
                 "token_lengths": s["token_lengths"]}
 
     def axolotl_config(self):
-        import yaml
-
-        from dada_plugin.axolotl.validate import validate_axolotl_config
-        from dada_plugin.io import load_yaml, write_text
-
-        t, m = self.r.train, self.r.merge
-        paths = {"base_model": self.r.base_model, "output_dir": str(self.adapter),
-                 "dataset_prepared_path": str(self.train_dir / "prepared"),
-                 "dada_slerp_base": m.base, "dada_slerp_t": m.t if not isinstance(m.t, list) else 0.5}
-        if t.config:
-            cfg = load_yaml(t.config)
-            if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), list) or not cfg["datasets"]:
-                raise ConfigError("an axolotl config with a datasets list", source=t.config)
-            cfg.update(paths)
-            cfg["datasets"][0]["path"] = str(self.data / "dada.jsonl")
-            text = None
-        else:
-            from dada_plugin.axolotl.recipe import RecipeOptions, make_recipe
-
-            options = RecipeOptions(base_model=self.r.base_model, dataset=str(self.data / "dada.jsonl"),
-                                    output_dir=str(self.adapter), merge_base=m.base,
-                                    merge_t=paths["dada_slerp_t"], **t.recipe)
-            text, cfg, _ = make_recipe(options)
-        if t.overrides or text is None:
-            cfg.update(t.overrides)
-            validate_axolotl_config(cfg, source=str(self.axolotl_yaml))
-            text = yaml.safe_dump(cfg, sort_keys=False)
-        write_text(self.axolotl_yaml, text)
+        write_config(self.train_settings, self.axolotl_yaml)
         return {"config": str(self.axolotl_yaml)}
 
     def train(self):
-        from dada_plugin.axolotl.train import axolotl_train
-
-        result = axolotl_train(self.axolotl_yaml, self.work / "logs" / "axolotl-train.log",
-                               self.r.train.launcher)
+        result = axolotl_train(self.axolotl_yaml, self.log_dir / "axolotl-train.log", self.r.train.launcher)
         return {k: v for k, v in result.items() if k != "output"}
 
     def merge(self):
-        from dada_plugin.mergekit.config import build_slerp_config, write_merge_config
-        from dada_plugin.mergekit.run import run_merge
-
-        m = self.r.merge
-        cfg = build_slerp_config(m.base, self.r.base_model, t=m.t, lora=str(self.adapter), dtype=m.dtype)
-        write_merge_config(cfg, self.merge_yaml)
-        run_merge(self.merge_yaml, self.merged, axolotl_config=self.axolotl_yaml, force=True, echo=None)
         from safetensors import safe_open
 
+        write_settings_config(self.merge_settings, self.merge_yaml)
+        run_merge(self.merge_yaml, self.merged, self.merge_settings)
         tensors = sum(len(safe_open(str(f), "np").keys()) for f in self.merged.glob("*.safetensors"))
         return {"config": str(self.merge_yaml), "tensors": tensors, "card": str(self.merged / "README.md")}
 
     def eval_dataset(self):
-        from dada_plugin.eval.report import write_report
-        from dada_plugin.eval.sources import read_source
-
-        out = self.eval_dir / "dataset"
-        write_report(read_source(self.data / "dada.jsonl").columns, out,
-                     title="Dataset: original vs rewritten answers")
-        return {"report": str(out / "report.md")}
+        evaluate(self.dataset_eval, self.eval_dir / "dataset")
+        return {"report": str(self.eval_dir / "dataset" / "report.md")}
 
     def eval_models(self):
-        from dada_plugin.eval.generate import compare_models, default_prompts, read_prompts
-        from dataset_builders.rewrite import BackendOptions
-
-        e = self.r.eval
-        models = dict(e.models)
-        if e.include_merge:
-            models["merge"] = str(self.merged)
-        if not models:
+        if not self.models_eval.models:
             raise ConfigError("eval.models is empty and eval.include_merge is false: nothing to compare")
-        if e.prompts:
-            prompts = read_prompts(e.prompts)
-        elif e.n_prompts:
-            prompts = default_prompts(e.n_prompts // 2, e.n_prompts - e.n_prompts // 2)
-        else:
-            prompts = default_prompts()
-        sampling = BackendOptions(temperature=e.temperature, max_new_tokens=e.max_new_tokens,
-                                  seed=e.seed, batch_size=min(len(prompts), 16))
-        out = self.eval_dir / "models"
-        result = compare_models([f"{k}={v}" for k, v in models.items()], prompts, out, sampling,
-                                progress=False, title=f"Models: {', '.join(models)}")
-        return {"report": str(out / "report.md"), "prompts": len(prompts), "failures": result["failures"]}
+        result = evaluate(self.models_eval, self.eval_dir / "models")
+        return {"report": str(self.eval_dir / "models" / "report.md"), "prompts": result["prompts"],
+                "failures": result["failures"]}
 
     # -- the chain ---------------------------------------------------------------------------
-    def commands(self) -> dict[str, str]:
-        """What each step runs, as a user would type it (shell-quoted)."""
-        r, d, e, m = self.r, self.r.data, self.r.eval, self.r.merge
-        build = ["dada", "build", d.input, "-o", str(self.data), "--backend", d.backend]
-        build += ["--model", d.model] if d.model else []
-        for url in d.base_urls:
-            build += ["--base-url", url]
-        build += ["--concurrency", str(d.concurrency)] if d.backend == "openai" else []
-        t = m.t if not isinstance(m.t, list) else ",".join(str(v) for v in m.t)
-        merge_config = ["dada", "merge-config", "-o", str(self.merge_yaml), "--base", m.base,
-                        "--model", r.base_model, "--lora", str(self.adapter), "--t", str(t),
-                        "--dtype", m.dtype, "--force"]
-        merge = ["dada", "merge", str(self.merge_yaml), str(self.merged), "--axolotl-config",
-                 str(self.axolotl_yaml), "--force"]
-        models = [f"{k}={v}" for k, v in e.models.items()]
-        models += [f"merge={self.merged}"] if e.include_merge else []
-        evaluate = ["dada", "eval", "-o", str(self.eval_dir / "models")]
-        for spec in models:
-            evaluate += ["--model", spec]
-        return {
-            "build": shlex.join(build),
-            "axolotl-config": shlex.join(["dada", "axolotl-config", "-o", str(self.axolotl_yaml),
-                                          "--dataset", str(self.data / "dada.jsonl")]),
-            "train": shlex.join(["axolotl", "train", str(self.axolotl_yaml), "--launcher", r.train.launcher]),
-            "merge": f"{shlex.join(merge_config)} && {shlex.join(merge)}",
-            "eval-dataset": shlex.join(["dada", "eval", "--dataset", str(self.data / "dada.jsonl"),
-                                        "-o", str(self.eval_dir / "dataset")]),
-            "eval-models": shlex.join(evaluate),
-        }
-
-    def steps(self) -> list[Step]:
-        r, d, e = self.r, self.r.data, self.r.eval
-        training = {"base_model": r.base_model, "train": r.train.model_dump(), "merge": r.merge.model_dump()}
-        cmd = self.commands()
-        return [
-            Step("build", cmd["build"], self.build, d.model_dump(), reads=(d.input, d.style_prompt, d.tokenizer)),
+    def steps(self, extra: Step | None = None) -> list[Step]:
+        """The steps in order; ``extra`` (the demo's stand-in models) goes right after build."""
+        r, cmd = self.r, self.commands()
+        training = {"train": self.train_settings.model_dump(), "merge": self.merge_settings.model_dump()}
+        steps = [
+            Step("build", cmd["build"], self.build, self.build_settings.model_dump(),
+                 reads=(r.data.input, r.data.style_prompt, r.data.tokenizer)),
             Step("axolotl-config", cmd["axolotl-config"], self.axolotl_config, training,
-                 reads=(r.train.config, r.base_model)),
+                 reads=(r.train.base_config, r.base_model)),
             Step("train", cmd["train"], self.train, training, reads=(r.base_model,)),
             Step("merge", cmd["merge"], self.merge, training, reads=(r.base_model, r.merge.base, self.adapter)),
-            Step("eval-dataset", cmd["eval-dataset"], self.eval_dataset),
-            Step("eval-models", cmd["eval-models"], self.eval_models, e.model_dump(),
-                 reads=(e.prompts, *e.models.values())),
+            Step("eval-dataset", cmd["eval-dataset"], self.eval_dataset, self.dataset_eval.model_dump()),
+            Step("eval-models", cmd["eval-models"], self.eval_models, self.models_eval.model_dump(),
+                 reads=(r.eval.prompts, *r.eval.models.values())),
         ]
+        return steps[:1] + [extra] + steps[1:] if extra else steps
 
 
 def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | None = None) -> list[str]:
@@ -304,8 +215,6 @@ def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | N
 
 def run_recipe(path: str | Path, *, only=None, skip=None, force: bool = False, dry_run: bool = False,
                echo=print) -> dict:
-    from dada_plugin.steps import StepRunner
-
     chain = Chain(load_recipe(path))
     steps = chain.steps()
     selected = select(steps, only, skip)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io as _io
 import json
 import time
 import traceback
@@ -98,15 +97,13 @@ class StepRunner:
             self.echo(head)
             log = self.log_dir / f"{step.name}.log"
             started = time.monotonic()
-            buffer = _io.StringIO()
-            try:
-                with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
-                    summary = step.run() or {}
-            except Exception as exc:
-                buffer.write(traceback.format_exc())
-                log.write_text(buffer.getvalue(), encoding="utf-8")
-                raise StepError(step.name, f"{type(exc).__name__}: {exc}", str(log)) from exc
-            log.write_text(buffer.getvalue(), encoding="utf-8")
+            with open(log, "w", encoding="utf-8", buffering=1) as fh:  # written as it happens
+                try:
+                    with contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+                        summary = step.run() or {}
+                except Exception as exc:
+                    fh.write(traceback.format_exc())
+                    raise StepError(step.name, f"{type(exc).__name__}: {exc}", str(log)) from exc
             seconds = round(time.monotonic() - started, 2)
             summary = {**summary, "seconds": seconds, "fingerprint": fingerprint}
             io.write_json(marker, summary)

@@ -3,7 +3,6 @@ the demo (hidden 64, 2 layers, 4 experts, vocab 32,000; fixed seed, so the same 
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 TINY_ARCH = dict(
@@ -21,29 +20,8 @@ TINY_ARCH = dict(
 )
 
 
-def offline_env(env: dict | None = None) -> dict:
-    """The environment dada runs axolotl, mergekit and model loading in: offline, no telemetry."""
-    env = dict(os.environ if env is None else env)
-    env.update(
-        AXOLOTL_DO_NOT_TRACK="1",
-        HF_HUB_OFFLINE="1",
-        HF_DATASETS_OFFLINE="1",
-        TRANSFORMERS_OFFLINE="1",
-        HF_HUB_DISABLE_TELEMETRY="1",
-        DO_NOT_TRACK="1",
-        WANDB_MODE="disabled",
-    )
-    return env
-
-
-def set_offline() -> None:
-    """Apply :func:`offline_env` to this process (before importing transformers & co.)."""
-    os.environ.update(offline_env({}))
-
-
 def build_tiny_mixtral(directory: str | Path, seed: int = 0, **overrides) -> Path:
     """Write a random tiny Mixtral (safetensors, float32) plus the real tokenizer to ``directory``."""
-    set_offline()
     import torch
     from transformers import MixtralConfig, MixtralForCausalLM
 

@@ -5,19 +5,20 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from dada_plugin.errors import ConfigError
 
 LICENSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")  # a Hub licence id: apache-2.0, cc-by-nc-4.0
 
 
-def check_fields(source_name: str, source_license: str) -> None:
-    """What the card quotes from the command line: a licence id and a one-line name (a newline
-    would inject keys into the card's front matter)."""
-    if not LICENSE_ID.match(source_license):
-        raise ConfigError(f"--license {source_license!r}: not a licence id such as cc-by-nc-4.0 or "
-                          "apache-2.0 (letters, digits, '.', '-', '+')")
-    if not source_name.strip() or any(ch < " " or ch == "\x7f" for ch in source_name):
-        raise ConfigError(f"--source-name {source_name!r}: one line of text, please")
+def check_license(value: str) -> None:
+    """A licence id the card can quote (a newline would inject keys into its front matter)."""
+    if not LICENSE_ID.match(value):
+        raise ValueError(f"{value!r} is not a licence id such as cc-by-nc-4.0 or apache-2.0 "
+                         "(letters, digits, '.', '-', '+')")
+
+
+def check_name(value: str) -> None:
+    if not value.strip() or any(ch < " " or ch == "\x7f" for ch in value):
+        raise ValueError(f"{value!r}: one line of text, please")
 
 
 def size_category(n: int) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
@@ -19,7 +19,8 @@ from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS, clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
-from dataset_builders.rewrite import BackendOptions, Job, get_backend
+from dataset_builders.settings import BuildSettings
+from dataset_builders.rewrite import Job, get_backend
 from dataset_builders.rewrite.prompt import echo_chunks, is_echo, load_template, render
 from dataset_builders.rewrite.simple import OfflineRewrite
 from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached, throughput_stats
@@ -29,22 +30,6 @@ from dataset_builders.tokens import load_tokenizer
 OUTPUTS = ("dada.jsonl", "rejected.jsonl", "README.md", "stats.json")  # stats.json last
 STORE_NAME = "rewrites.sqlite"
 HIST_BIN = 16
-
-
-@dataclass
-class BuildOptions:
-    backend: str = "heuristic"
-    backend_options: BackendOptions = field(default_factory=BackendOptions)
-    style_prompt: str | Path | None = None
-    tokenizer: str | None = None
-    max_tokens: int = 128
-    limit: int | None = None
-    progress: bool = True
-    source_name: str = "Stanford Alpaca (tatsu-lab/stanford_alpaca)"
-    source_license: str = "cc-by-nc-4.0"
-    force: bool = False
-    retry_rejected: tuple[str, ...] = ()
-    max_failed_share: float = 0.2
 
 
 @dataclass
@@ -60,10 +45,6 @@ def _stage_stats(n_in: int, result: StageResult) -> dict:
     for rej in result.rejected:
         reasons[rej.reason] = reasons.get(rej.reason, 0) + 1
     return {"in": n_in, "out": len(result.kept), "rejected": reasons}
-
-
-REWRITE_REASONS = ("truncated", "content_filter", "too_large", "echo")
-RETRYABLE = REWRITE_REASONS + CLEAN_REASONS  # what --retry-rejected may name
 
 
 def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
@@ -171,18 +152,17 @@ def output_folder(outdir: str | Path, force: bool = False) -> outputs.OwnedFolde
     return outputs.OwnedFolder(outdir, "dada build", OUTPUTS, dirs=("cache",), force=force)
 
 
-def build(input_path: str | Path, outdir: str | Path, options: BuildOptions | None = None) -> BuildResult:
+def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | None = None) -> BuildResult:
     """Run every stage and write the outputs into ``outdir``."""
-    options = options or BuildOptions()
+    options = options or BuildSettings()
     started = time.monotonic()
     outdir = Path(outdir)
-    card.check_fields(options.source_name, options.source_license)
     folder = output_folder(outdir, options.force)
     outputs.refuse_inputs([outdir / n for n in OUTPUTS] + [outdir / "cache" / STORE_NAME],
                           {"input": input_path, "style prompt": options.style_prompt})
     folder.check()
     template = load_template(options.style_prompt)
-    backend = get_backend(options.backend, options.backend_options)
+    backend = get_backend(options.backend, options)
     tokenizer = load_tokenizer(options.tokenizer)
 
     loaded = load(input_path)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from dada_plugin.tiny import set_offline
+from dada_plugin.offline import set_offline
 
 set_offline()
 

@@ -22,7 +22,7 @@ def test_demo_end_to_end_and_rerun_skips(tmp_path):
     assert result.exit_code == 0, result.output
     heads = re.findall(r"^\[(\d)/7\] ([a-z-]+): ", result.output, re.M)
     assert [name for _, name in heads] == STEPS
-    assert "axolotl train " in result.output and "mergekit-yaml " in result.output
+    assert "axolotl train " in result.output and "dada merge " in result.output
     assert result.output.endswith(f"report: {out / 'report.md'}\n")
 
     report = (out / "report.md").read_text()

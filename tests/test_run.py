@@ -33,14 +33,21 @@ def test_paths_resolve_against_the_recipe_folder(tmp_path, monkeypatch):
 
 def test_bad_recipe_one_line_per_field(tmp_path):
     path = write_recipe(tmp_path, merge={"base": "V", "t": 1.5, "colour": "red"},
-                        train={"recipe": {"lora_r": 0}})
+                        train={"lora_r": 0})
     result = CliRunner().invoke(dada, ["run", str(path), "--dry-run"])
     assert result.exit_code == 1
     assert result.output == (
         "Error: invalid Recipe:\n"
-        "  train.recipe: lora_r: must be a positive integer, got 0\n"
-        "  merge.t: t must be within [0, 1], got 1.5\n"
+        "  train.lora_r: must be a positive integer, got 0\n"
+        "  merge.t: must be within [0, 1] (0 = the merge base, 1 = the trained model), got 1.5\n"
         "  merge.colour: Extra inputs are not permitted\n")
+    chain_set = write_recipe(tmp_path, train={"base_model": "x", "dataset": "y"}, eval={"dataset": "z"})
+    result = CliRunner().invoke(dada, ["run", str(chain_set), "--dry-run"])
+    assert result.output == (
+        "Error: invalid Recipe:\n"
+        "  (top level): train.base_model: set by the recipe's other sections, not here; train.dataset: "
+        "set by the recipe's other sections, not here; eval.dataset: set by the recipe's other "
+        "sections, not here\n")
 
 
 def test_dry_run_and_step_selection(tmp_path):
@@ -49,9 +56,12 @@ def test_dry_run_and_step_selection(tmp_path):
     result = CliRunner().invoke(dada, ["run", str(path), "--dry-run", "--skip", "train,merge,eval-models"])
     assert result.exit_code == 0, result.output
     assert result.output == (
-        f"[1/3] build: dada build {tmp_path / 'alpaca.json'} -o {work / 'data'} --backend heuristic\n"
-        f"[2/3] axolotl-config: dada axolotl-config -o {work / 'train' / 'dada.yml'} --dataset {work / 'data' / 'dada.jsonl'}\n"
-        f"[3/3] eval-dataset: dada eval --dataset {work / 'data' / 'dada.jsonl'} -o {work / 'eval' / 'dataset'}\n")
+        f"[1/3] build: dada build {tmp_path / 'alpaca.json'} -o {work / 'data'}\n"
+        f"[2/3] axolotl-config: dada axolotl-config -o {work / 'train' / 'dada.yml'} --dataset "
+        f"{work / 'data' / 'dada.jsonl'} --output-dir {work / 'train' / 'adapter'} --prepared-path "
+        f"{work / 'train' / 'prepared'}\n"
+        f"[3/3] eval-dataset: dada eval -o {work / 'eval' / 'dataset'} --dataset {work / 'data' / 'dada.jsonl'} "
+        "--title 'Dataset: original vs rewritten answers' --no-progress\n")
     bad = CliRunner().invoke(dada, ["run", str(path), "--only", "build,deploy"])
     assert bad.exit_code == 1
     assert bad.output == ("Error: unknown step(s): deploy; steps are: build, axolotl-config, train, merge, "
@@ -116,7 +126,36 @@ def test_dry_run_quotes_for_the_shell(tmp_path):
     build, train = result.output.splitlines()
     argv = shlex.split(build.split(": ", 1)[1])
     assert argv == ["dada", "build", str(tmp_path / "it's data.json"), "-o", str(tmp_path / "my work" / "data"),
-                    "--backend", "openai", "--model", "m; rm -rf /", "--base-url", "http://h:1/v1",
-                    "--concurrency", "8"]
-    assert shlex.split(train.split(": ", 1)[1]) == [
-        "axolotl", "train", str(tmp_path / "my work" / "train" / "dada.yml"), "--launcher", "accelerate"]
+                    "--model", "m; rm -rf /", "--base-url", "http://h:1/v1", "--backend", "openai"]
+    assert shlex.split(train.split(": ", 1)[1])[:3] == ["cd", str(tmp_path / "my work" / "train"), "&&"]
+    assert shlex.split(train.split(": ", 1)[1])[-4:] == ["train", "dada.yml", "--launcher", "accelerate"]
+
+
+def test_printed_commands_do_what_the_steps_did(tmp_path, alpaca_path):
+    """The offline steps' printed commands, run by hand, write what the steps write."""
+    import shlex
+
+    (tmp_path / "alpaca.json").write_bytes(alpaca_path.read_bytes())
+    path = write_recipe(tmp_path, data={"input": "alpaca.json", "backend": "heuristic", "max_tokens": 100},
+                        train={"lora_r": 64, "num_epochs": 2})
+    steps = ["--only", "build,axolotl-config,eval-dataset"]
+    dry = CliRunner().invoke(dada, ["run", str(path), "--dry-run", *steps])
+    assert dry.exit_code == 0, dry.output
+    for line in dry.output.splitlines():
+        argv = shlex.split(line.split(": ", 1)[1])
+        assert argv[0] == "dada"
+        by_hand = CliRunner().invoke(dada, argv[1:])
+        assert by_hand.exit_code == 0, (line, by_hand.output)
+    (tmp_path / "work").rename(tmp_path / "by-hand")
+    result = CliRunner().invoke(dada, ["run", str(path), *steps])
+    assert result.exit_code == 0, result.output
+    hand, chain = tmp_path / "by-hand", tmp_path / "work"
+    for name in ("data/dada.jsonl", "data/rejected.jsonl", "data/README.md", "train/dada.yml"):
+        assert (hand / name).read_text() == (chain / name).read_text(), name
+    volatile = ("elapsed_s", "rewrite")
+    stats = [{k: v for k, v in json.loads((d / "data" / "stats.json").read_text()).items() if k not in volatile}
+             for d in (hand, chain)]
+    assert stats[0] == stats[1]
+    reports = [json.loads((d / "eval" / "dataset" / "report.json").read_text()) for d in (hand, chain)]
+    assert reports[0] == reports[1]
+    assert "lora_r: 64" in (chain / "train" / "dada.yml").read_text()

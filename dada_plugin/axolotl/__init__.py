@@ -2,7 +2,7 @@
 
 - :mod:`.strategy`  prompt strategy for ``dada.jsonl`` (``type: dada_plugin.axolotl.strategy``)
 - :mod:`.plugin`    the axolotl plugin (``plugins: [dada_plugin.axolotl.plugin.DadaPlugin]``)
-- :mod:`.recipe`    the seed recipe as an axolotl YAML (``dada axolotl-config``)
+- :mod:`.config`    the seed recipe as an axolotl YAML (``dada axolotl-config``)
 - :mod:`.validate`  axolotl's own ``validate_config`` plus what it lets through, one line per field
 - :mod:`.plan`      exact trainable parameters on the meta device and a GPU memory estimate
 
@@ -18,9 +18,3 @@ ATTENTION = ("q_proj", "k_proj", "v_proj", "o_proj")
 EXPERTS = ("mlp.experts.gate_up_proj", "mlp.experts.down_proj")
 TARGETS = {"attention": (ATTENTION, ()), "attention+experts": (ATTENTION, EXPERTS)}
 
-
-def slerp_t(value: float) -> float:
-    """A SLERP t for a pydantic validator: within [0, 1] (mergekit extrapolates outside)."""
-    if not 0.0 <= value <= 1.0:
-        raise ValueError(f"must be within [0, 1] (0 = the merge base, 1 = the trained model), got {value}")
-    return value

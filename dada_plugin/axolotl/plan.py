@@ -170,9 +170,7 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
               micro_batch_size: int = 1, sequence_len: int = 2048, optimizer: str = "adamw_bnb_8bit",
               gradient_checkpointing: bool = True, gpus: int = 1) -> Plan:
     from dada_plugin.axolotl import TARGETS
-    from dada_plugin.tiny import set_offline
 
-    set_offline()  # before torch/peft: importing bitsandbytes looks at the hub otherwise
     if targets not in TARGETS:
         raise ConfigError(f"targets: '{targets}' is not one of {', '.join(TARGETS)}")
     if lora_r < 1:
@@ -197,7 +195,7 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
     )
 
 
-def plan_for_recipe(cfg: dict, model_config: str | None = None, gpus: int = 1) -> Plan:
+def plan_for_config(cfg: dict, model_config: str | None = None, gpus: int = 1) -> Plan:
     """The plan of an axolotl recipe dict (as :mod:`.recipe` writes it)."""
     from dada_plugin.errors import ConfigError
 

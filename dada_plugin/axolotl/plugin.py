@@ -24,12 +24,17 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from axolotl.integrations.base import BasePlugin
-from axolotl.utils.logging import get_logger
-from pydantic import BaseModel, field_validator, model_validator
+from dada_plugin.offline import set_offline
 
-from dada_plugin.axolotl import STRATEGY, slerp_t
-from dada_plugin.errors import ConfigError, InputError
+set_offline()  # an entry point (axolotl imports this module): offline before models load
+
+from axolotl.integrations.base import BasePlugin  # noqa: E402
+from axolotl.utils.logging import get_logger  # noqa: E402
+from pydantic import BaseModel, field_validator, model_validator  # noqa: E402
+
+from dada_plugin.axolotl import STRATEGY  # noqa: E402
+from dada_plugin.errors import ConfigError, InputError  # noqa: E402
+from dada_plugin.seed import check_t  # noqa: E402
 
 LOG = get_logger("axolotl.dada")  # under axolotl's logger, so its handlers print it
 
@@ -42,7 +47,7 @@ class DadaArgs(BaseModel):
     """
 
     dada_slerp_base: str | None = None
-    dada_slerp_t: float = 0.5
+    dada_slerp_t: float | list[float] = 0.5
     dada_slerp_dtype: Literal["bfloat16", "float16", "float32"] = "bfloat16"
     dada_slerp_file: str = "slerp.yml"
     dada_check_rows: Literal["error", "warn", "off"] = "warn"
@@ -55,7 +60,10 @@ class DadaArgs(BaseModel):
             raise ValueError(f"must be at least 2 (BOS and EOS), got {value}")
         return value
 
-    _t_in_range = field_validator("dada_slerp_t")(slerp_t)
+    @field_validator("dada_slerp_t", mode="before")
+    @classmethod
+    def _t_in_range(cls, value):
+        return check_t(value)
 
     @field_validator("dada_slerp_file")
     @classmethod

@@ -24,7 +24,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from axolotl.prompt_tokenizers import IGNORE_INDEX, InvalidDataException, PromptTokenizingStrategy
+from dada_plugin.offline import set_offline
+
+set_offline()  # an entry point (axolotl imports this module): offline before models load
+
+from axolotl.prompt_tokenizers import IGNORE_INDEX, InvalidDataException, PromptTokenizingStrategy  # noqa: E402
 
 from dada_plugin.errors import TemplateError
 from dataset_builders.template import decompile, user_part

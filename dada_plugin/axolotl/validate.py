@@ -63,9 +63,7 @@ def validate_axolotl_config(raw: dict, source: str | None = None):
     problem (``field: message``)."""
     import copy
 
-    from dada_plugin.tiny import set_offline
 
-    set_offline()
     from axolotl.integrations.config import merge_input_args
     from axolotl.utils.config import prepare_plugins, validate_config
     from axolotl.utils.dict import DictDefault

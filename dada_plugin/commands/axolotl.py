@@ -6,66 +6,35 @@ import json
 
 import click
 
+from dada_plugin.axolotl.config import TrainSettings
+from dada_plugin.settings import from_options, options
+
 TARGET_CHOICES = ["attention", "attention+experts"]
 
 
 @click.command("axolotl-config", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
               help="Where to write the axolotl YAML (e.g. dada.yml).")
-@click.option("--base-model", default="Mixtral-Instruct-ITR-8x7B", show_default=True,
-              help="Model to train: a hub id or a local folder.")
-@click.option("--dataset", default="out/dada.jsonl", show_default=True,
-              help="The dada.jsonl that `dada build` wrote.")
-@click.option("--output-dir", default="runs/dada-qlora", show_default=True,
-              help="axolotl output_dir: the adapter and slerp.yml land here.")
-@click.option("--adapter", type=click.Choice(["qlora", "lora"]), default="qlora", show_default=True,
-              help="qlora: 4-bit base (seed); lora: 16-bit base.")
-@click.option("--targets", type=click.Choice(TARGET_CHOICES), default="attention", show_default=True,
-              help="LoRA targets: attention projections only, or also the fused experts "
-                   "(lora_target_parameters). The trainable count of each is printed.")
-@click.option("--lora-r", type=int, default=512, show_default=True, help="LoRA rank (seed 512).")
-@click.option("--lora-alpha", type=int, default=512, show_default=True, help="LoRA alpha (seed 512).")
-@click.option("--num-epochs", type=int, default=4, show_default=True, help="Epochs (seed 4).")
-@click.option("--learning-rate", type=float, default=2e-6, show_default=True, help="Peak learning rate (seed 2e-6).")
-@click.option("--lr-scheduler", default="linear", show_default=True, help="Learning-rate schedule (seed linear).")
-@click.option("--sequence-len", type=int, default=128, show_default=True,
-              help="Most tokens per sample (seed 128); longer rows stop the run.")
-@click.option("--pack-len", type=int, default=2048, show_default=True,
-              help="Pack samples into rows of this many tokens (sample_packing); 0: one sample per row.")
-@click.option("--micro-batch-size", type=int, default=None,
-              help="Rows per GPU step [default: 1 packed row, or 16 samples unpacked].")
-@click.option("--gradient-accumulation-steps", type=int, default=1, show_default=True,
-              help="Micro-batches per optimizer step.")
-@click.option("--multi-gpu", type=click.Choice(["none", "fsdp"]), default="none", show_default=True,
-              help="fsdp: shard across GPUs with axolotl's FSDP2 keys (launch with accelerate/torchrun).")
-@click.option("--merge-base", default="Verdict-8x7B", show_default=True,
-              help="SLERP partner (t = 0 end) for the slerp.yml written after training; '' for none.")
-@click.option("--merge-t", type=float, default=0.5, show_default=True, help="SLERP t in [0, 1].")
-@click.option("--model-config", default=None,
-              help="config.json (or folder) to count parameters from when --base-model is a hub id "
-                   "that is not Mixtral-8x7B.")
-@click.option("--force", is_flag=True, help="Replace OUTPUT even if dada did not write it.")
-def axolotl_config(output, model_config, force, **options):
+@options(TrainSettings)
+def axolotl_config(output, **values):
     """Write the DADA seed recipe as an axolotl YAML, validated by axolotl itself.
 
     Defaults are the seed's: QLoRA on Mixtral-Instruct-ITR-8x7B, r = alpha = 512, 4 epochs,
     lr 2e-6 linear, samples of at most 128 tokens (packed into 2048-token rows), answers only.
     Prints the exact trainable-parameter count of the LoRA targets and a GPU memory estimate.
+    --from YAML starts from another axolotl config instead (dada sets its model, data, output
+    and SLERP keys); --set KEY=VALUE sets any axolotl key last.
 
     Example usage:
 
+    \b
         dada axolotl-config -o dada.yml --dataset out/dada.jsonl
-
         dada axolotl-config -o dada-fsdp.yml --targets attention+experts --multi-gpu fsdp
+        dada axolotl-config -o tiny.yml --from axolotl_configs/tiny-cpu-lora.yml --set load_in_4bit=true
     """
-    from dada_plugin.axolotl.recipe import HEADER, RecipeOptions, make_recipe
-    from dada_plugin.io import write_text
-    from dada_plugin.outputs import check_file
+    from dada_plugin.axolotl.config import write_config
 
-    options["merge_base"] = options["merge_base"] or None
-    check_file(output, {"dataset": options["dataset"]}, force=force, ours=HEADER)
-    text, cfg, plan = make_recipe(RecipeOptions(**options), model_config)
-    write_text(output, text)
+    _, cfg, plan = write_config(from_options(TrainSettings, values), output)
     click.echo(f"wrote {output} (validated by axolotl {_axolotl_version()})")
     if plan is None:
         click.echo("trainable parameters: unknown offline for this base model; pass --model-config")
@@ -131,10 +100,10 @@ def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, 
 
         dada plan --config axolotl_configs/mixtral-itr-dada-qlora-fsdp.yml --gpus 4
     """
-    from dada_plugin.axolotl.plan import make_plan, plan_for_recipe
+    from dada_plugin.axolotl.plan import make_plan, plan_for_config
 
     if recipe:
-        from dada_plugin.axolotl.recipe import model_config_source
+        from dada_plugin.axolotl.config import model_config_source
         from dada_plugin.axolotl.validate import load_yaml_config
 
         cfg = load_yaml_config(recipe)
@@ -143,7 +112,7 @@ def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, 
             raise click.ClickException(
                 f"{recipe}: cannot read the architecture of base_model {cfg.get('base_model')!r} offline; "
                 "pass --model PATH (a config.json or model folder)")
-        result = plan_for_recipe(cfg, source, gpus=gpus)
+        result = plan_for_config(cfg, source, gpus=gpus)
     else:
         result = make_plan(model, lora_r=lora_r, lora_alpha=lora_alpha, targets=targets,
                            four_bit=adapter == "qlora", quantize_experts=quantize_experts,

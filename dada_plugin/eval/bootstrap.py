@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-DEFAULT_RESAMPLES = 200
-DEFAULT_SEED = 0
+from dada_plugin.eval.settings import DEFAULT_RESAMPLES, DEFAULT_SEED
+
 LEVEL = 0.95
 
 

@@ -71,7 +71,7 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
     models still run."""
     from dada_plugin import io
     from dada_plugin.errors import BackendError
-    from dataset_builders.rewrite import Job, get_backend
+    from dataset_builders.rewrite import BackendOptions, Job, get_backend
     from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached
 
     outdir = Path(outdir)
@@ -85,7 +85,7 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
     rows = []
     try:
         for name, kind, fields in parsed:
-            backend = get_backend(kind, sampling.model_copy(update=fields))
+            backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
             prefix = key_prefix(backend.identity(), "generate")
             jobs = [Job(cache_key(prefix, p, ""), p, "", [{"role": "user", "content": p}])
                     for p in prompts]

@@ -15,16 +15,15 @@ filters that match the architecture's transformers-5 tensor names, absolute loca
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from dada_plugin import seed
 from dada_plugin.errors import ConfigError
 from dada_plugin.mergekit import models as M
 
-SEED_BASE = "Verdict-8x7B"
-SEED_T = 0.5
+SEED_BASE, SEED_T = seed.SEED_MERGE_BASE, seed.SEED_T
 # (method, parameter) pairs whose values must lie in [0, 1]; outside, mergekit extrapolates.
 UNIT_INTERVAL = {("slerp", "t"), ("nuslerp", "t")}
 HEADER_MARK = "# mergekit config written by `dada merge-config`"  # how a file dada wrote begins
@@ -47,21 +46,12 @@ class Report:
 
 # ---------------------------------------------------------------------------- building
 
-def parse_t(text: str | float | list) -> float | list[float]:
-    """``"0.5"`` -> 0.5; ``"0,0.5,1"`` or ``"[0, 0.5, 1]"`` -> a gradient list."""
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
-    if isinstance(text, list):
-        items = text
-    else:
-        items = [p for p in re.split(r"[,\s]+", str(text).strip().strip("[]")) if p]
+def parse_t(text) -> float | list[float]:
+    """:func:`dada_plugin.seed.parse_t`, with ConfigError for the command line."""
     try:
-        values = [float(v) for v in items]
-    except (TypeError, ValueError):
-        raise ConfigError(f"t: '{text}' is not a number or a comma-separated list of numbers") from None
-    if not values:
-        raise ConfigError("t: empty")
-    return values[0] if len(values) == 1 and not isinstance(text, list) else values
+        return seed.parse_t(text)
+    except ValueError as exc:
+        raise ConfigError(f"t: {exc}") from None
 
 
 def t_setting(t=SEED_T, t_self_attn=None, t_mlp=None):
@@ -119,6 +109,27 @@ def build_lora_fold_config(model: str, lora: str | None = None, dtype: str = "bf
     if not M.ModelRef.parse(ref).lora:
         raise ConfigError(f"'{model}' has no adapter: give MODEL+ADAPTER or --lora")
     return {"models": [{"model": ref}], "merge_method": "passthrough", "dtype": dtype}
+
+
+def settings_config(s) -> dict:
+    """The mergekit config a :class:`~dada_plugin.mergekit.settings.MergeSettings` describes."""
+    if not s.model:
+        raise ConfigError("a merge config needs a model (--model)")
+    if s.method == "fold":
+        return build_lora_fold_config(s.model, s.lora, dtype=s.dtype)
+    return build_slerp_config(s.base, s.model, t=s.t, lora=s.lora, dtype=s.dtype,
+                              tokenizer_source=s.tokenizer_source, t_self_attn=s.t_self_attn,
+                              t_mlp=s.t_mlp)
+
+
+def write_settings_config(s, output) -> tuple[Path, dict]:
+    """Write the config of ``s`` to ``output`` (never over a file dada did not write, unless
+    ``s.force``)."""
+    from dada_plugin.outputs import check_file
+
+    check_file(output, {}, force=s.force, ours=HEADER_MARK)
+    cfg = settings_config(s)
+    return write_merge_config(cfg, output), cfg
 
 
 # ---------------------------------------------------------------------------- YAML
@@ -210,9 +221,7 @@ def inspect_config(cfg: Any, *, strict: bool = False) -> Report:
     from pydantic import ValidationError
 
     from dada_plugin.errors import validation_lines
-    from dada_plugin.tiny import set_offline
 
-    set_offline()  # before mergekit (and bitsandbytes under it) is imported: no hub lookups
     from dada_plugin.mergekit.schema import MergeConfig
 
     if not isinstance(cfg, dict):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from dada_plugin.seed import MIXTRAL_NAME
+
 # Mixtral-8x7B (v0.1, base and Instruct): the numbers the checks need, from its config.json.
 MIXTRAL_8X7B = {
     "architectures": ["MixtralForCausalLM"],
@@ -27,7 +29,6 @@ MIXTRAL_8X7B = {
     "num_key_value_heads": 8,
     "vocab_size": 32000,
 }
-_MIXTRAL_NAME = re.compile(r"mixtral|8x7b", re.IGNORECASE)
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 # Old (transformers 4) module names and their transformers-5 replacements, for filter hints.
@@ -134,7 +135,7 @@ def model_info(ref: str) -> ModelInfo:
     if path_kind(path) != "hub" and Path(path).expanduser().exists():
         return _from_config(ref, read_config(Path(path).expanduser()), "config.json")
     where = "a hub id" if path_kind(path) == "hub" else "not on this machine"
-    if _MIXTRAL_NAME.search(path):
+    if MIXTRAL_NAME.search(path):
         return _from_config(ref, MIXTRAL_8X7B, f"{where}: built-in Mixtral-8x7B numbers")
     return ModelInfo(ref, None, None, f"{where}: no config.json readable offline")
 

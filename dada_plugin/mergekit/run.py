@@ -5,7 +5,7 @@
 - a fresh ``--lora-merge-cache`` per run (mergekit keys the cache by adapter path, not content,
   so a re-trained adapter at the same path would otherwise be merged stale), removed after;
 - ``--out-shard-size`` sized to the RAM available (mergekit holds a whole shard in memory);
-- mergekit's offline environment (``dada_plugin.tiny.offline_env``), no model card lookups on the
+- mergekit's offline environment (``dada_plugin.offline.offline_env``), no model card lookups on the
   hub (``--no-write-model-card``: dada writes its own card);
 - output written to a staging folder beside OUT and renamed into place when complete;
 - tokenizer files that mergekit does not write (``tokenizer.model``) copied from the source;
@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from dada_plugin.errors import ConfigError, InputError, StepError
+from dada_plugin.mergekit.settings import MergeSettings
 
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "chat_template.jinja")
@@ -137,19 +138,22 @@ def _stderr(chunk: bytes) -> None:
     sys.stderr.flush()
 
 
-def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path | None = None,
-              force: bool = False, out_shard_size: str | None = None, device: str = "cpu",
+def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | None = None, *,
               echo: Callable[[bytes], None] | None = _stderr, extra_args: tuple[str, ...] = ()) -> Path:
-    """Check ``config``, run ``mergekit-yaml`` into ``out``, copy the tokenizer, write the card.
+    """Check ``config``, run ``mergekit-yaml`` into ``out``, copy the tokenizer, write the card
+    (``settings``: its axolotl_config, out_shard_size, device, quiet and force).
 
-    ``echo`` receives mergekit's output as it comes (None: silent). Raises ConfigError for a
-    bad config, InputError when ``out`` exists (unless ``force``), StepError when mergekit fails
-    (its output is kept in ``OUT.mergekit.log``)."""
+    ``echo`` receives mergekit's output as it comes (None or ``quiet``: silent). Raises
+    ConfigError for a bad config, InputError when ``out`` exists (unless ``force``), StepError
+    when mergekit fails (its output is kept in ``OUT.mergekit.log``)."""
+    settings = settings or MergeSettings()
+    axolotl_config, force = settings.axolotl_config, settings.force
+    echo = None if settings.quiet else echo
     from dada_plugin.io import umask, write_text
     from dada_plugin.mergekit.card import model_card, redact
     from dada_plugin.mergekit.config import inspect_config, load_yaml
     from dada_plugin.outputs import check_whole, check_writable, mark_all, refuse_inputs, replace_folder
-    from dada_plugin.tiny import offline_env
+    from dada_plugin.offline import offline_env
 
     config, out = Path(config).resolve(), Path(out).resolve()
     cfg = load_yaml(config)
@@ -176,8 +180,8 @@ def run_merge(config: str | Path, out: str | Path, *, axolotl_config: str | Path
     log = out.parent / f"{out.name}.mergekit.log"
     cmd = [sys.executable, "-m", "mergekit.scripts.run_yaml", str(config), str(staging),
            "--lora-merge-cache", str(cache),
-           "--out-shard-size", out_shard_size or shard_size(cfg.get("out_dtype") or cfg.get("dtype")),
-           "--device", device, "--copy-tokenizer", "--no-write-model-card", *extra_args]
+           "--out-shard-size", settings.out_shard_size or shard_size(cfg.get("out_dtype") or cfg.get("dtype")),
+           "--device", settings.device, "--copy-tokenizer", "--no-write-model-card", *extra_args]
     try:
         code, tail = _stream(cmd, offline_env(), echo)
         if code != 0:

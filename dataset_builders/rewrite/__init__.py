@@ -2,5 +2,5 @@
 
 from dataset_builders.rewrite import local, openai, simple  # noqa: F401  (register backends)
 from dataset_builders.rewrite.registry import (  # noqa: F401
-    BACKENDS, Backend, BackendOptions, Completion, Job, get_backend, register,
+    BACKENDS, Backend, BackendOptions, ClientOptions, Completion, Job, get_backend, register,
 )

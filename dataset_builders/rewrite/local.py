@@ -25,9 +25,6 @@ class TransformersBackend(Backend):
         return {**super().identity(), "weights": weights_fingerprint(self.options.model)}
 
     def complete(self, jobs, on_result) -> None:
-        from dada_plugin.tiny import set_offline
-
-        set_offline()
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

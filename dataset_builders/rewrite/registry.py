@@ -6,9 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import field_validator
 
 from dada_plugin.errors import ConfigError
+from dada_plugin.settings import Settings, opt
 
 BACKENDS: dict[str, type["Backend"]] = {}
 
@@ -21,27 +22,51 @@ def register(name: str):
     return deco
 
 
-class BackendOptions(BaseModel):
-    """Everything a backend may need; each backend reads the fields it uses."""
+class ClientOptions(Settings):
+    """How to ask a model: sampling, concurrency, retries, limits. The eval settings extend it;
+    BackendOptions adds which model and where (each option is declared here once)."""
 
-    model_config = ConfigDict(extra="forbid", protected_namespaces=())
+    concurrency: int = opt(8, "Requests in flight per endpoint.", ge=1, le=1024)
+    temperature: float = opt(0.7, "Sampling temperature.", ge=0.0, le=2.0)
+    top_p: float = opt(1.0, "Nucleus sampling top_p.", gt=0.0, le=1.0)
+    max_new_tokens: int = opt(256, "Most tokens per reply; a reply cut at this length is rejected "
+                                   "as truncated.", ge=1, le=32768)
+    seed: int | None = opt(None, "Sampling seed sent with every request.")
+    timeout: float = opt(120.0, "Request timeout, seconds.", gt=0)
+    max_retries: int = opt(6, "Retries on 429, 5xx, timeouts, dropped connections, malformed or "
+                              "empty replies (exponential backoff).", ge=0, le=100)
+    backoff: float = opt(0.5, "First retry delay, seconds (doubles each time).", ge=0.0, le=60.0,
+                         cli=False)
+    max_consecutive_failures: int = opt(
+        5, "Circuit breaker: stop when every endpoint has failed this many requests in a row "
+           "(connection refused, 5xx, malformed or empty replies) and answered nothing for a while.",
+        ge=1, le=10_000)
+    max_reply_bytes: int = opt(512 * 1024, "A longer reply is rejected as too_large (and not read "
+                                           "further).", ge=1024)
+    api_key_env: str = opt("OPENAI_API_KEY", "Environment variable holding the API key (may be unset "
+                                             "or dummy).")
+    batch_size: int = opt(8, "Generation batch size (transformers backend).", ge=1, le=4096)
 
-    model: str | None = Field(None, description="model name (openai) or local path (transformers)")
-    base_urls: list[str] = Field(default_factory=list)
-    api_key_env: str = "OPENAI_API_KEY"
-    concurrency: int = Field(8, ge=1, le=1024)
-    temperature: float = Field(0.7, ge=0.0, le=2.0)
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_new_tokens: int = Field(256, ge=1, le=32768)
-    seed: int | None = None
-    timeout: float = Field(120.0, gt=0)
-    max_retries: int = Field(6, ge=0, le=100)
-    backoff: float = Field(0.5, ge=0.0, le=60.0, description="first retry delay, seconds (doubles)")
-    max_reply_bytes: int = Field(512 * 1024, ge=1024, description="a longer reply is rejected as "
-                                 "too_large without being read further")
-    max_consecutive_failures: int = Field(5, ge=1, le=10_000, description="circuit breaker: stop when "
-                                          "every endpoint failed this many times in a row")
-    batch_size: int = Field(8, ge=1, le=4096)
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, name: str) -> str:
+        import re
+
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+            raise ValueError("must name an environment variable (letters, digits, _), not hold "
+                             "the key itself")
+        return name
+
+
+class BackendOptions(ClientOptions):
+    """Everything a backend may need; each backend reads the fields it uses. The build settings
+    extend it."""
+
+    model: str | None = opt(None, "Model name on the server (openai) or local model path "
+                                  "(transformers).")
+    base_urls: list[str] = opt([], "OpenAI-compatible endpoint, e.g. http://127.0.0.1:8000/v1. Repeat "
+                                   "to spread requests over several servers.", flag="--base-url",
+                               metavar="URL")
 
     @field_validator("base_urls")
     @classmethod
@@ -55,16 +80,6 @@ class BackendOptions(BaseModel):
                 raise ValueError("no credentials in the URL: put the key in the variable "
                                  "named by --api-key-env")
         return [u.rstrip("/") for u in urls]
-
-    @field_validator("api_key_env")
-    @classmethod
-    def _env_name(cls, name: str) -> str:
-        import re
-
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
-            raise ValueError("must name an environment variable (letters, digits, _), not hold "
-                             "the key itself")
-        return name
 
 
 @dataclass(slots=True)

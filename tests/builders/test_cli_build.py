@@ -72,9 +72,9 @@ def test_bad_options_one_line_per_field(alpaca_path, tmp_path):
     result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "o"), "--backend",
                                        "openai", "--model", "m", "--base-url", "ftp://x", "--concurrency", "0"])
     assert result.exit_code == 1
-    assert result.output == ("Error: invalid BackendOptions:\n"
-                             "  base_urls: 'ftp://x' is not an http(s) URL\n"
-                             "  concurrency: Input should be greater than or equal to 1\n")
+    assert result.output == ("Error: invalid build settings:\n"
+                             "  concurrency: Input should be greater than or equal to 1\n"
+                             "  base_urls: 'ftp://x' is not an http(s) URL\n")
 
 
 def test_openai_needs_model_and_url(alpaca_path, tmp_path):
@@ -141,9 +141,11 @@ def test_build_with_an_hf_tokenizer_path(alpaca_path, tmp_path):
 
 
 @pytest.mark.parametrize("option,value,message", [
-    ("--license", "mit\nprivate: true", "Error: --license 'mit\\nprivate: true': not a licence id such as "
-                                        "cc-by-nc-4.0 or apache-2.0 (letters, digits, '.', '-', '+')\n"),
-    ("--source-name", "Alpaca\n---\nx: 1", "Error: --source-name 'Alpaca\\n---\\nx: 1': one line of text, please\n"),
+    ("--license", "mit\nprivate: true", "Error: invalid build settings:\n  source_license: 'mit\\nprivate: true' "
+                                        "is not a licence id such as cc-by-nc-4.0 or apache-2.0 (letters, "
+                                        "digits, '.', '-', '+')\n"),
+    ("--source-name", "Alpaca\n---\nx: 1", "Error: invalid build settings:\n  source_name: 'Alpaca\\n---\\nx: 1': "
+                                           "one line of text, please\n"),
 ])
 def test_card_fields_cannot_inject_front_matter(alpaca_path, tmp_path, option, value, message):
     result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "out"), "--backend",

@@ -7,15 +7,14 @@ import pytest
 
 from dada_plugin.errors import ResultError
 
-from dataset_builders.pipeline import BuildOptions, build
-from dataset_builders.rewrite import BackendOptions
+from dataset_builders.pipeline import build
+from dataset_builders.settings import BuildSettings
 
 
 @pytest.mark.slow
 def test_transformers_backend_generates_and_caches(alpaca_path, tiny_mixtral, tmp_path):
-    opts = BuildOptions(backend="transformers", limit=3, progress=False,
-                        backend_options=BackendOptions(model=str(tiny_mixtral), max_new_tokens=4,
-                                                       temperature=0.0, batch_size=2))
+    opts = BuildSettings(backend="transformers", limit=3, progress=False,
+                         model=str(tiny_mixtral), max_new_tokens=4, temperature=0.0, batch_size=2)
     stats = tmp_path / "out" / "stats.json"
     # a random model does not stop within 4 tokens: each rewrite is rejected as truncated, so
     # nothing is kept: the run fails, with its outputs written

@@ -7,7 +7,8 @@ import pytest
 
 from dada_plugin.errors import BackendError
 from dada_plugin.testing import FakeLLMServer
-from dataset_builders.pipeline import BuildOptions, build
+from dataset_builders.pipeline import build
+from dataset_builders.settings import BuildSettings
 from dataset_builders.rewrite import BackendOptions, Job, get_backend
 from dataset_builders.rewrite.openai import parse_retry_after
 
@@ -138,9 +139,9 @@ def test_build_over_faulty_server_loses_nothing(alpaca_path, tmp_path, monkeypat
     monkeypatch.setenv("DADA_TEST_KEY", "sk-secret-456")
     faults = ["500", "429:0", "drop", "length", "500"]
     with FakeLLMServer(faults=faults) as srv:
-        result = build(alpaca_path, tmp_path / "out", BuildOptions(
+        result = build(alpaca_path, tmp_path / "out", BuildSettings(
             backend="openai", progress=False,
-            backend_options=options(srv.url, concurrency=3, api_key_env="DADA_TEST_KEY")))
+            **options(srv.url, concurrency=3, api_key_env="DADA_TEST_KEY").model_dump()))
     stages = result.stats["stages"]["rewrite"]
     assert stages == {"in": 99, "out": 98, "rejected": {"truncated": 1}}
     # every answered rewrite (the truncated one included) is in the store
@@ -157,13 +158,13 @@ def test_build_over_faulty_server_loses_nothing(alpaca_path, tmp_path, monkeypat
 def test_failed_requests_are_rejected_with_reason_and_retried_next_run(alpaca_path, tmp_path):
     out = tmp_path / "out"
     with FakeLLMServer(faults=[None, "500"]) as srv:
-        first = build(alpaca_path, out, BuildOptions(
+        first = build(alpaca_path, out, BuildSettings(
             backend="openai", progress=False, limit=3, max_failed_share=0.5,
-            backend_options=options(srv.url, concurrency=1, max_retries=0)))
+            **options(srv.url, concurrency=1, max_retries=0).model_dump()))
         assert [(r.stage, r.reason, r.detail) for r in first.rejected if r.stage == "rewrite"] == [
             ("rewrite", "backend_error", "gave up after 1 attempts: HTTP 500")]
-        second = build(alpaca_path, out, BuildOptions(
+        second = build(alpaca_path, out, BuildSettings(
             backend="openai", progress=False, limit=3,
-            backend_options=options(srv.url, concurrency=1, max_retries=0)))
+            **options(srv.url, concurrency=1, max_retries=0).model_dump()))
     assert second.stats["rewrite"] == {**second.stats["rewrite"], "requested": 1, "cached": 2}
     assert second.stats["stages"]["rewrite"]["out"] == 3

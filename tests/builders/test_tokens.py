@@ -3,7 +3,8 @@ from mistral_common.protocol.instruct.request import InstructRequest
 from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
 from dataset_builders.load import load
-from dataset_builders.pipeline import BuildOptions, build
+from dataset_builders.pipeline import build
+from dataset_builders.settings import BuildSettings
 from dataset_builders.tokens import load_tokenizer
 
 
@@ -30,7 +31,7 @@ def test_ids_equal_mistral_common_on_every_record(alpaca_path):
 
 def test_built_n_tokens_match_reference(alpaca_path, tmp_path):
     mt = MistralTokenizer.v1()
-    result = build(alpaca_path, tmp_path / "out", BuildOptions(backend="none", progress=False,
+    result = build(alpaca_path, tmp_path / "out", BuildSettings(backend="none", progress=False,
                                                                 max_tokens=10_000))
     assert len(result.kept) == 99
     for rec in result.kept:

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dada_plugin.tiny import offline_env
+from dada_plugin.offline import offline_env
 
 REPO = Path(__file__).resolve().parents[2]
 SHIPPED = sorted((REPO / "mergekit_configs").glob("*.yml"))

@@ -290,8 +290,8 @@ def test_cli_refuses_bad_t_and_writes_nothing(tiny_mixtral_b, tiny_mixtral, tmp_
     result = CliRunner().invoke(dada, ["merge-config", "-o", str(out), "--base", str(tiny_mixtral_b),
                                        "--model", str(tiny_mixtral), "--t", "1.5"])
     assert result.exit_code == 1
-    assert result.stderr == (f"Error: {out}: parameters.t: 1.5 is outside [0, 1] "
-                             "(slerp would extrapolate)\n")
+    assert result.stderr == ("Error: invalid merge settings:\n"
+                             "  t: must be within [0, 1] (0 = the merge base, 1 = the trained model), got 1.5\n")
     assert not out.exists()
 
 

@@ -14,6 +14,7 @@ from dada_plugin.cli import dada
 from dada_plugin.errors import ConfigError, InputError, StepError
 from dada_plugin.mergekit.config import build_lora_fold_config, write_merge_config
 from dada_plugin.mergekit.run import run_merge
+from dada_plugin.mergekit.settings import MergeSettings
 
 from .conftest import fused, load_tensors, make_lora_adapter, peft_merged, run_mergekit_yaml
 
@@ -114,7 +115,7 @@ def test_dada_merge_folds_lora_like_peft_with_a_fresh_cache(tiny_mixtral, tmp_pa
     # Re-train the adapter at the same path: a fresh cache per run merges the new weights.
     make_lora_adapter(tiny_mixtral, adapter, seed=6)
     seen = []
-    run_merge(config, out, force=True, echo=seen.append)
+    run_merge(config, out, MergeSettings(force=True), echo=seen.append)
     assert b"Executing graph" in b"".join(seen)  # mergekit's progress was shown
     expected = peft_merged(tiny_mixtral, adapter)
     merged = load_tensors(out)
@@ -191,10 +192,10 @@ def test_dada_merge_force_replaces_only_its_own_output(tiny_mixtral, tmp_path):
     out = tmp_path / "out"
     run_merge(config, out, echo=None)
     assert (out / ".dada.json").is_file()
-    run_merge(config, out, force=True, echo=None)  # dada's own output: replaced
+    run_merge(config, out, MergeSettings(force=True), echo=None)  # dada's own output: replaced
     (out / "mine.txt").write_text("keep")
     with pytest.raises(InputError, match="mine.txt; move them away"):
-        run_merge(config, out, force=True, echo=None)
+        run_merge(config, out, MergeSettings(force=True), echo=None)
     assert (out / "mine.txt").read_text() == "keep"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml", "out"]
 
@@ -217,7 +218,7 @@ def test_sigterm_during_merge_leaves_nothing_behind(tiny_mixtral, tmp_path):
     import sys
     import time
 
-    from dada_plugin.tiny import offline_env
+    from dada_plugin.offline import offline_env
 
     config = tmp_path / "fold.yml"
     config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")

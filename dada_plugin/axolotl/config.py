@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from pydantic import field_validator, model_validator
 
-from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS, slerp_t
+from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS
+from dada_plugin.seed import MIXTRAL_NAME, SEED_MERGE_BASE, SEED_MODEL, check_t
+from dada_plugin.settings import Settings, opt
 
-SEED_MODEL = "Mixtral-Instruct-ITR-8x7B"
-SEED_MERGE_BASE = "Verdict-8x7B"
 
 Item = tuple[str, Any, str]  # (key, value, comment); key "#" is a section heading
 
@@ -26,28 +26,47 @@ LR_SCHEDULERS = ("linear", "cosine", "cosine_with_restarts", "polynomial", "cons
                  "cosine_warmup_with_min_lr", "warmup_stable_decay", "one_cycle", "rex")
 
 
-class RecipeOptions(BaseModel):
-    """What ``dada axolotl-config`` can change; every default is the seed's."""
+class TrainSettings(Settings):
+    """``dada axolotl-config``: its options, the ``train:`` section of a ``dada run`` recipe, and
+    the argument of :func:`make_config`. Every default is the seed's."""
 
-    model_config = ConfigDict(extra="forbid")
-
-    base_model: str = SEED_MODEL
-    dataset: str = "out/dada.jsonl"
-    output_dir: str = "runs/dada-qlora"
-    adapter: Literal["qlora", "lora"] = "qlora"
-    lora_r: int = 512
-    lora_alpha: int = 512
-    targets: Literal["attention", "attention+experts"] = "attention"
-    num_epochs: int = 4
-    learning_rate: float = 2e-6
-    lr_scheduler: str = "linear"
-    sequence_len: int = 128          # tokens per sample (the seed's limit)
-    pack_len: int = 2048             # 0: no packing; else samples are packed into rows this long
-    micro_batch_size: int | None = None  # default: 1 packed row, or 16 unpacked samples
-    gradient_accumulation_steps: int = 1
-    multi_gpu: Literal["none", "fsdp"] = "none"
-    merge_base: str | None = SEED_MERGE_BASE
-    merge_t: float = 0.5
+    base_model: str = opt(SEED_MODEL, "Model to train: a hub id or a local folder.")
+    dataset: str = opt("out/dada.jsonl", "The dada.jsonl that `dada build` wrote.")
+    output_dir: str = opt("runs/dada-qlora", "axolotl output_dir: the adapter and slerp.yml land here.")
+    prepared_path: str | None = opt(None, "axolotl dataset_prepared_path: where the tokenised rows are "
+                                          "cached [default: axolotl's, last_run_prepared in the "
+                                          "working folder].")
+    base_config: str | None = opt(None, "An axolotl YAML to start from instead of the seed recipe "
+                                        "(dada sets its base_model, first dataset path, output_dir "
+                                        "and SLERP keys).", flag="--from", metavar="YAML")
+    adapter: Literal["qlora", "lora"] = opt("qlora", "qlora: 4-bit base (seed); lora: 16-bit base.")
+    lora_r: int = opt(512, "LoRA rank (seed 512).")
+    lora_alpha: int = opt(512, "LoRA alpha (seed 512).")
+    targets: Literal["attention", "attention+experts"] = opt(
+        "attention", "LoRA targets: attention projections only, or also the fused experts "
+                     "(lora_target_parameters). The trainable count of each is printed.")
+    num_epochs: int = opt(4, "Epochs (seed 4).")
+    learning_rate: float = opt(2e-6, "Peak learning rate (seed 2e-6).")
+    lr_scheduler: str = opt("linear", "Learning-rate schedule (seed linear).")
+    sequence_len: int = opt(128, "Most tokens per sample (seed 128); longer rows stop the run.")
+    pack_len: int = opt(2048, "Pack samples into rows of this many tokens (sample_packing); 0: one "
+                              "sample per row.")
+    micro_batch_size: int | None = opt(None, "Rows per GPU step [default: 1 packed row, or 16 samples "
+                                             "unpacked].")
+    gradient_accumulation_steps: int = opt(1, "Micro-batches per optimizer step.")
+    multi_gpu: Literal["none", "fsdp"] = opt("none", "fsdp: shard across GPUs with axolotl's FSDP2 keys "
+                                                     "(launch with accelerate/torchrun).")
+    merge_base: str | None = opt(SEED_MERGE_BASE, "SLERP partner (t = 0 end) for the slerp.yml written "
+                                                  "after training; '' for none.")
+    merge_t: float | list[float] = opt(0.5, "SLERP t in [0, 1], or a gradient list such as 0,0.5,1.")
+    overrides: dict[str, Any] = opt({}, "An axolotl key set last: KEY=VALUE, the value read as YAML "
+                                        "(repeatable).", flag="--set", metavar="KEY=VALUE")
+    count_from: str | None = opt(None, "config.json (or folder) to count parameters from when "
+                                       "--base-model is a hub id that is not Mixtral-8x7B.",
+                                 flag="--model-config")
+    launcher: Literal["accelerate", "python"] = opt("accelerate", "How `axolotl train` launches "
+                                                                  "(dada run's train step).", cli=False)
+    force: bool = opt(False, "Replace OUTPUT even if dada did not write it.")
 
     @field_validator("lora_r", "lora_alpha", "num_epochs", "sequence_len", "gradient_accumulation_steps")
     @classmethod
@@ -77,7 +96,24 @@ class RecipeOptions(BaseModel):
             raise ValueError(f"must be in (0, 1), got {value}")
         return value
 
-    _t = field_validator("merge_t")(slerp_t)
+    @field_validator("merge_t", mode="before")
+    @classmethod
+    def _t(cls, value):
+        return check_t(value)
+
+    @field_validator("merge_base")
+    @classmethod
+    def _base(cls, value):
+        return value or None
+
+    @field_validator("overrides", mode="before")
+    @classmethod
+    def _overrides(cls, value):
+        import yaml
+
+        if isinstance(value, dict):  # from the command line every value is text: read it as YAML
+            return {k: yaml.safe_load(v) if isinstance(v, str) else v for k, v in value.items()}
+        return value
 
     @model_validator(mode="after")
     def _packing(self):
@@ -94,7 +130,7 @@ class RecipeOptions(BaseModel):
         return self.micro_batch_size or (1 if self.packed else 16)
 
 
-def recipe_items(o: RecipeOptions) -> list[Item]:
+def config_items(o: TrainSettings) -> list[Item]:
     """The recipe, in file order, each value with the reason it is set."""
     modules, params = TARGETS[o.targets]
     four_bit = o.adapter == "qlora"
@@ -119,6 +155,7 @@ def recipe_items(o: RecipeOptions) -> list[Item]:
         ("train_on_inputs", False, "seed: train on answers only (axolotl's default, stated)"),
         ("val_set_size", 0, "all rows train; measure slop on the merged model instead"),
         ("output_dir", o.output_dir, "the adapter and slerp.yml land here"),
+        *([("dataset_prepared_path", o.prepared_path, "the tokenised rows, cached")] if o.prepared_path else []),
         ("#", None, "adapter"),
         ("adapter", o.adapter, "seed: QLoRA" if four_bit else "plain LoRA on a bf16 base"),
     ]
@@ -192,7 +229,7 @@ def recipe_items(o: RecipeOptions) -> list[Item]:
     return items
 
 
-def recipe_dict(items: list[Item]) -> dict:
+def config_dict(items: list[Item]) -> dict:
     return {key: value for key, value, _ in items if key != "#"}
 
 
@@ -217,11 +254,12 @@ def render(items: list[Item], title: str) -> str:
 HEADER = "# DADA seed recipe for axolotl 0.21"  # how a file dada wrote begins
 
 
-def title(o: RecipeOptions, trainable: int | None, memory_gb: float | None) -> str:
-    changed = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in o.model_dump(exclude_defaults=True).items())
+def title(o: TrainSettings, trainable: int | None, memory_gb: float | None) -> str:
+    from dada_plugin.settings import command_line
+
     head = [
         HEADER[2:].rstrip(":\n") + ", written by:",
-        f"  dada axolotl-config -o THIS_FILE {changed}".rstrip(),
+        "  " + command_line(["dada", "axolotl-config", "-o", "THIS_FILE"], o, skip=("force",)),
         "Train: AXOLOTL_DO_NOT_TRACK=1 axolotl train THIS_FILE"
         + (" --launcher torchrun -- --nproc_per_node N_GPUS" if o.multi_gpu == "fsdp" else ""),
         f"LoRA targets: {o.targets}" + (f" -> {trainable:,} trainable parameters" if trainable else ""),
@@ -235,7 +273,6 @@ def title(o: RecipeOptions, trainable: int | None, memory_gb: float | None) -> s
 def model_config_source(base_model: str, explicit: str | None = None) -> str | None:
     """Where the parameter count reads the architecture: an explicit config, the model folder,
     or the built-in Mixtral-8x7B numbers for a Mixtral/8x7B name; None when unknown offline."""
-    import re
     from pathlib import Path
 
     from dada_plugin.axolotl.plan import BUILTIN
@@ -244,19 +281,56 @@ def model_config_source(base_model: str, explicit: str | None = None) -> str | N
         return explicit
     if (Path(base_model) / "config.json").is_file():
         return base_model
-    return BUILTIN if re.search(r"mixtral|8x7b", base_model, re.IGNORECASE) else None
+    return BUILTIN if MIXTRAL_NAME.search(base_model) else None
 
 
-def make_recipe(o: RecipeOptions, model_config: str | None = None) -> tuple[str, dict, Any]:
-    """(YAML text, config dict, :class:`~dada_plugin.axolotl.plan.Plan` or None), validated by
-    axolotl (ConfigError lists every problem)."""
-    from dada_plugin.axolotl.plan import plan_for_recipe
+def _from_base(o: TrainSettings) -> dict:
+    """``o.base_config`` with the keys dada sets: the model, the data, the output, the SLERP."""
+    from dada_plugin.errors import ConfigError
+    from dada_plugin.io import load_yaml
+
+    cfg = load_yaml(o.base_config)
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), list) or not cfg["datasets"] \
+            or not isinstance(cfg["datasets"][0], dict):
+        raise ConfigError("an axolotl config with a datasets list", source=o.base_config)
+    cfg.update(base_model=o.base_model, output_dir=o.output_dir)
+    if o.prepared_path:
+        cfg["dataset_prepared_path"] = o.prepared_path
+    if o.merge_base:
+        cfg.update(dada_slerp_base=o.merge_base, dada_slerp_t=o.merge_t)
+    cfg["datasets"][0]["path"] = o.dataset
+    return cfg
+
+
+def make_config(o: TrainSettings) -> tuple[str, dict, Any]:
+    """(YAML text, config dict, :class:`~dada_plugin.axolotl.plan.Plan` or None): the seed recipe
+    (or ``o.base_config``), then ``o.overrides``, validated by axolotl (ConfigError lists every
+    problem)."""
+    import yaml
+
+    from dada_plugin.axolotl.plan import plan_for_config
     from dada_plugin.axolotl.validate import validate_axolotl_config
 
-    items = recipe_items(o)
-    cfg = recipe_dict(items)
-    validate_axolotl_config(cfg, source="recipe")
-    source = model_config_source(o.base_model, model_config)
-    plan = plan_for_recipe(cfg, source) if source else None
-    text = render(items, title(o, plan.trainable_params if plan else None, plan.memory_gb if plan else None))
+    items = None if o.base_config else config_items(o)
+    cfg = config_dict(items) if items else _from_base(o)
+    cfg.update(o.overrides)
+    validate_axolotl_config(cfg, source=o.base_config or "recipe")
+    source = model_config_source(o.base_model, o.count_from)
+    plan = plan_for_config(cfg, source) if source and cfg.get("adapter") else None
+    head = title(o, plan.trainable_params if plan else None, plan.memory_gb if plan else None)
+    if items and not o.overrides:
+        return render(items, head), cfg, plan
+    lines = [f"# {line}" if line else "#" for line in head.splitlines()]
+    return "\n".join(lines) + "\n" + yaml.safe_dump(cfg, sort_keys=False), cfg, plan
+
+
+def write_config(o: TrainSettings, output) -> tuple[str, dict, Any]:
+    """:func:`make_config`, written to ``output`` (never over an input or a file dada did not
+    write, unless ``o.force``)."""
+    from dada_plugin.io import write_text
+    from dada_plugin.outputs import check_file
+
+    check_file(output, {"dataset": o.dataset, "base config": o.base_config}, force=o.force, ours=HEADER)
+    text, cfg, plan = make_config(o)
+    write_text(output, text)
     return text, cfg, plan

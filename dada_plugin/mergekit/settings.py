@@ -1,0 +1,45 @@
+"""The merge stage's settings: ``dada merge-config``'s and ``dada merge``'s options, the
+``merge:`` section of a ``dada run`` recipe, and the argument of :func:`merge_config` and
+:func:`dada_plugin.mergekit.run.run_merge` (see :mod:`dada_plugin.settings`)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import field_validator
+
+from dada_plugin.seed import SEED_MERGE_BASE, SEED_T, check_t
+from dada_plugin.settings import Settings, opt
+
+DTYPES = ("bfloat16", "float16", "float32")
+# the fields of `dada merge` (running mergekit); the others write the mergekit YAML
+RUN_FIELDS = ("axolotl_config", "out_shard_size", "device", "quiet")
+CONFIG_FIELDS = ("method", "base", "model", "lora", "t", "t_self_attn", "t_mlp", "dtype", "tokenizer_source")
+
+
+class MergeSettings(Settings):
+    method: Literal["slerp", "fold"] = opt("slerp", "'slerp': MODEL onto BASE; 'fold': fold --lora into "
+                                                    "MODEL (a passthrough).")
+    base: str = opt(SEED_MERGE_BASE, "Merge base, the t=0 end (local folder or hub id).")
+    model: str | None = opt(None, "The other model (local folder or hub id); MODEL+ADAPTER folds an "
+                                  "adapter in.")
+    lora: str | None = opt(None, "A PEFT LoRA adapter folder to fold into MODEL before merging.")
+    t: float | list[float] = opt(SEED_T, "SLERP t (0 = base, 1 = model): a number or a gradient list "
+                                         "like 0,0.5,1.")
+    t_self_attn: float | list[float] | None = opt(None, "t for attention tensors (filter 'self_attn').")
+    t_mlp: float | list[float] | None = opt(None, "t for the MoE block: experts and router (filter 'mlp').")
+    dtype: Literal[DTYPES] = opt("bfloat16", "dtype mergekit computes and writes in.")
+    tokenizer_source: str = opt("base", "'base', 'union', 'model' (MODEL's tokenizer) or a model folder.")
+    axolotl_config: str | None = opt(None, "The axolotl YAML that trained the adapter, quoted in the "
+                                           "model card.")
+    out_shard_size: str | None = opt(None, "Params per output shard (e.g. 1B); default: sized to the "
+                                           "RAM available.")
+    device: str = opt("cpu", "Where mergekit does the arithmetic: cpu, cuda or auto.")
+    quiet: bool = opt(False, "Do not show mergekit's progress.")
+    force: bool = opt(False, "Replace the output if dada wrote it (a merge folder: only a merge dada "
+                             "wrote, unchanged).")
+
+    @field_validator("t", "t_self_attn", "t_mlp", mode="before")
+    @classmethod
+    def _t(cls, value):
+        return None if value is None else check_t(value)

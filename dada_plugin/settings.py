@@ -1,0 +1,171 @@
+"""One settings model per stage, three faces: the ``dada run`` YAML section, the stage command's
+click options (generated here from the model, as mergekit's ``options.py`` does from
+``MergeOptions``) and the stage library function's argument; and the command line a step prints,
+rendered back from the same model (:func:`command_line`), so running it by hand does what the
+step did.
+
+A field's CLI face lives in its ``json_schema_extra``: ``flag`` (default ``--field-name``),
+``short``, ``metavar``, ``cli: False`` (YAML and library only). Every field has a description:
+it is the option's help.
+"""
+
+from __future__ import annotations
+
+import shlex
+import types
+import typing
+from typing import Any, Callable, Literal
+
+import click
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
+
+
+class Settings(BaseModel):
+    """Base of every stage's settings: unknown keys are errors, nothing is guessed."""
+
+    model_config = ConfigDict(extra="forbid", protected_namespaces=(), validate_default=False)
+
+
+def opt(default: Any = ..., help: str = "", *, flag: str | None = None, short: str | None = None,
+        metavar: str | None = None, cli: bool = True, **constraints) -> Any:
+    """A settings field with its command-line face (see the module docstring)."""
+    extra = {k: v for k, v in (("flag", flag), ("short", short), ("metavar", metavar)) if v}
+    if not cli:
+        extra["cli"] = False
+    factory = None
+    if isinstance(default, (list, dict)):
+        factory, default = (lambda d=default: type(d)(d)), ...
+    if factory is not None:
+        return Field(default_factory=factory, description=help, json_schema_extra=extra, **constraints)
+    return Field(default, description=help, json_schema_extra=extra, **constraints)
+
+
+def _extra(info: FieldInfo) -> dict:
+    return info.json_schema_extra if isinstance(info.json_schema_extra, dict) else {}
+
+
+def flag_of(name: str, info: FieldInfo) -> str:
+    return _extra(info).get("flag") or "--" + name.replace("_", "-")
+
+
+def _unwrap(annotation):
+    """(base type, optional) of an annotation: ``int | None`` -> (int, True)."""
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) < len(typing.get_args(annotation))
+        if len(args) == 1:
+            return args[0], optional
+        return str, optional  # a union such as float | list[float]: given as text
+    return annotation, False
+
+
+def _default(info: FieldInfo):
+    if info.default_factory is not None:
+        return info.default_factory()
+    return None if info.is_required() else info.default
+
+
+def _click_type(base):
+    origin = typing.get_origin(base)
+    if origin is Literal:
+        return click.Choice([str(a) for a in typing.get_args(base)])
+    return {int: int, float: float, str: str}.get(base, str)
+
+
+def _parse_pairs(ctx, param, values):
+    pairs = {}
+    for value in values or ():
+        key, sep, val = value.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx=ctx, param=param)
+        pairs[key] = val
+    return pairs
+
+
+def cli_fields(model: type[BaseModel], skip: tuple[str, ...] = ()) -> dict[str, FieldInfo]:
+    return {name: info for name, info in model.model_fields.items()
+            if name not in skip and _extra(info).get("cli", True)}
+
+
+def options(model: type[BaseModel], *, skip: tuple[str, ...] = (), first: tuple[str, ...] = ()) -> Callable:
+    """A decorator adding one click option per CLI field of ``model`` (``first``, then the rest in
+    field order)."""
+    params = []
+    fields = cli_fields(model, skip)
+    for name in [*first, *(n for n in fields if n not in first)]:
+        info = fields[name]
+        base, _ = _unwrap(info.annotation)
+        extra = _extra(info)
+        decls = [flag_of(name, info)] + ([extra["short"]] if "short" in extra else [])
+        default = _default(info)
+        kw: dict[str, Any] = {"help": info.description or "", "metavar": extra.get("metavar")}
+        origin = typing.get_origin(base)
+        if base is bool:
+            if default:
+                decls = [f"{decls[0]}/--no-{decls[0][2:]}"]
+                kw.update(default=True)
+            else:
+                kw.update(is_flag=True, default=False)
+        elif origin in (list, tuple):
+            item = typing.get_args(base)[0] if typing.get_args(base) else str
+            kw.update(multiple=True, type=_click_type(item), default=())
+        elif origin is dict:
+            kw.update(multiple=True, callback=_parse_pairs, default=())
+        else:
+            kw.update(type=_click_type(base), default=default,
+                      show_default=default is not None and default != "")
+        params.append(click.Option([*decls, name], **kw))
+
+    def decorate(fn):
+        fn.__click_params__ = getattr(fn, "__click_params__", []) + list(reversed(params))
+        return fn
+    return decorate
+
+
+def from_options(model: type[BaseModel], values: dict, **fixed):
+    """The settings from parsed options (an empty repeatable option means: the default)."""
+    data = {}
+    for name, info in cli_fields(model).items():
+        if name not in values:
+            continue
+        value = values[name]
+        if value in ((), {}) and typing.get_origin(_unwrap(info.annotation)[0]) in (list, tuple, dict):
+            continue
+        data[name] = list(value) if isinstance(value, tuple) else value
+    return model.model_validate({**data, **fixed})
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return ",".join(_text(v) for v in value)
+    return str(value)
+
+
+def arguments(settings: BaseModel, *, skip: tuple[str, ...] = ()) -> list[str]:
+    """The options that give ``settings`` back (only those that differ from the defaults)."""
+    argv: list[str] = []
+    for name, info in cli_fields(type(settings), skip).items():
+        value = getattr(settings, name)
+        if value == _default(info):
+            continue
+        flag = flag_of(name, info)
+        base, _ = _unwrap(info.annotation)
+        if base is bool:
+            argv.append(flag if value else f"--no-{flag[2:]}")
+        elif typing.get_origin(base) in (list, tuple):
+            for item in value:
+                argv += [flag, _text(item)]
+        elif typing.get_origin(base) is dict:
+            for key, item in value.items():
+                argv += [flag, f"{key}={_text(item)}"]
+        elif value is not None:
+            argv += [flag, _text(value)]
+    return argv
+
+
+def command_line(program: list[str], settings: BaseModel | None = None, *, skip: tuple[str, ...] = (),
+                 tail: list[str] = ()) -> str:
+    """The shell-quoted command: ``program``, the options of ``settings``, then ``tail``."""
+    return shlex.join([*program, *(arguments(settings, skip=skip) if settings is not None else []), *tail])

@@ -27,7 +27,7 @@ def main() -> None:
     from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
 
     from dataset_builders.pipeline import build
-from dataset_builders.settings import BuildSettings
+    from dataset_builders.settings import BuildSettings
     from dataset_builders.tokens import load_tokenizer
 
     base = json.loads(FIXTURE.read_text(encoding="utf-8"))

@@ -29,7 +29,7 @@ def main() -> None:
     from dataset_builders.records import Record
     from dataset_builders.rewrite import BackendOptions, get_backend
     from dataset_builders.rewrite.prompt import DEFAULT_PROMPT
-    from dataset_builders.store import RewriteStore
+    from dataset_builders.store import CompletionStore
 
     records = [Record(f"{i}-bench", i, f"Question {i}?", f"Answer number {i}. It is long.")
                for i in range(args.requests)]
@@ -39,7 +39,7 @@ def main() -> None:
         backend = get_backend("openai", BackendOptions(
             model="bench", base_urls=[s.url for s in servers], concurrency=args.slots))
         with tempfile.TemporaryDirectory() as tmp:
-            store = RewriteStore(Path(tmp) / "rewrites.sqlite")
+            store = CompletionStore(Path(tmp) / "rewrites.sqlite")
             t0 = time.perf_counter()
             result, _ = rewrite(records, backend, DEFAULT_PROMPT, store, progress=False)
             elapsed = time.perf_counter() - t0

@@ -84,7 +84,7 @@ KEY_METRICS = ("slop_list_matches_per_1k_words", "slop_trigram_matches_per_1k_wo
                "avg_sentence_length", "flesch_kincaid_grade")
 
 
-def write_report(out: Path, results: dict) -> Path:
+def write_demo_report(out: Path, results: dict) -> Path:
     from dada_plugin import io
 
     b, t, m = results["build"], results["train"], results["merge"]
@@ -122,4 +122,4 @@ def write_report(out: Path, results: dict) -> Path:
 def run_demo(out: str | Path, echo=print, force: bool = False) -> Path:
     out = Path(out).resolve()
     results = StepRunner(out, echo=echo, force=force).run(demo_steps(out))
-    return write_report(out, results)
+    return write_demo_report(out, results)

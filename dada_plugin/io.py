@@ -149,3 +149,27 @@ def load_yaml(path: str | Path) -> object:
                           source=str(path)) from None
     except RecursionError:
         raise ConfigError("not valid YAML: nested too deeply", source=str(path)) from None
+
+
+def jsonl_rows(path: str | Path, text: str | None = None) -> Iterator[tuple[int, object]]:
+    """(line number, value) of each non-blank line of a JSON-lines file (``text``: its content,
+    already read). Lines are split on "\\n" only: U+2028 and friends may stand raw inside JSON
+    strings. InputError names the line (and the record: its index among the rows) of bad JSON."""
+    from dada_plugin.errors import InputError
+
+    if text is None:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InputError(path, "no such file") from None
+        except UnicodeDecodeError as exc:
+            raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    record = 0
+    for lineno, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            yield lineno, loads_json(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(path, f"malformed JSON: {exc.msg}", record=record, line=lineno) from None
+        record += 1

@@ -83,15 +83,7 @@ def read_raw(path: str | Path) -> list[dict]:
     text = _decode(path)
     rows: list = []
     if path.suffix == ".jsonl" or (path.suffix != ".json" and text.lstrip()[0] == "{"):
-        # split on "\n" only: U+2028, U+0085 and friends may stand raw inside JSON strings
-        for lineno, line in enumerate(text.split("\n"), 1):
-            if not line.strip():
-                continue
-            try:
-                rows.append(io.loads_json(line))
-            except json.JSONDecodeError as exc:
-                raise InputError(path, f"malformed JSON: {exc.msg}", record=len(rows),
-                                 line=lineno) from None
+        rows = [row for _, row in io.jsonl_rows(path, text)]
     else:
         try:
             rows = io.loads_json(text)

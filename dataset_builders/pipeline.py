@@ -20,10 +20,9 @@ from dataset_builders.clean import CLEAN_REASONS, clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.settings import BuildSettings
-from dataset_builders.rewrite import Job, get_backend
+from dataset_builders.rewrite import Completion, Job, get_backend
 from dataset_builders.rewrite.prompt import echo_chunks, is_echo, load_template, render
-from dataset_builders.rewrite.simple import OfflineRewrite
-from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached, throughput_stats
+from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached, throughput_stats
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
@@ -62,7 +61,7 @@ def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def retire_rejected(records: list[Record], jobs: list[Job], store: RewriteStore, chunks: list[str],
+def retire_rejected(records: list[Record], jobs: list[Job], store: CompletionStore, chunks: list[str],
                     reasons: set[str]) -> int:
     """Set aside the stored rewrites that ended with one of ``reasons`` (kept in the store's
     history, never deleted), so they are asked again; returns how many."""
@@ -85,20 +84,23 @@ def retire_rejected(records: list[Record], jobs: list[Job], store: RewriteStore,
     return len(again)
 
 
-def rewrite(records: list[Record], backend, template: str, store: RewriteStore | None,
+def rewrite(records: list[Record], backend, template: str, store: CompletionStore | None,
             progress: bool = True, retry: Iterable[str] = ()) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
     store before it is counted."""
-    if isinstance(backend, OfflineRewrite):  # in-process, per pair: no jobs, keys or store
+    if not backend.cacheable:  # in-process and free: no prompt, key or store
         started = time.monotonic()
+        answers: dict[str, Completion] = {}
+        backend.complete([Job(r.id, [], (r.question, r.original_answer)) for r in records],
+                         lambda job, c: answers.__setitem__(job.key, c))
         for rec in records:
-            rec.answer = backend.rewrite_pair(rec.question, rec.original_answer)
+            rec.answer = answers[rec.id].text
         seconds = time.monotonic() - started
         return StageResult(kept=list(records)), throughput_stats(len(records), 0, seconds)
     chunks = echo_chunks(template)
     prefix = key_prefix(backend.identity(), template)
-    jobs = [Job(cache_key(prefix, r.question, r.original_answer), r.question, r.original_answer,
-                render(template, r.question, r.original_answer)) for r in records]
+    jobs = [Job(cache_key(prefix, r.question, r.original_answer), render(template, r.question, r.original_answer))
+            for r in records]
     retried = retire_rejected(records, jobs, store, chunks, set(retry)) if retry and store else 0
     done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
                                   desc=f"rewrite [{backend.describe()}]", progress=progress)
@@ -172,7 +174,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     rejected = list(loaded.rejected)
 
     folder.claim()
-    store = RewriteStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
+    store = CompletionStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
     try:
         rewritten, throughput = rewrite(records, backend, template, store, options.progress,
                                         options.retry_rejected)

@@ -1,9 +1,12 @@
-"""The durable, resumable rewrite store (SQLite, one committed row per finished rewrite).
+"""The durable, resumable completion store (SQLite, one committed row per finished completion),
+shared by the builder's rewrites and eval's generations.
 
 A completion is committed (WAL, ``synchronous=FULL``) before it is counted, so a run killed at
 any moment (kill -9 included) loses nothing it was told: rerunning the same command finds every
-finished rewrite here and asks the backend only for what is missing. The key covers backend,
+finished completion here and asks the backend only for what is missing. The key covers backend,
 model, prompt template, sampling parameters and the record's content (see :func:`cache_key`).
+Stores written by earlier versions (a ``rewrites`` table) are read as they are: their keys are
+unchanged, so a rewrite paid for is never requested again after an upgrade.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ from pathlib import Path
 from dataset_builders.rewrite.registry import Completion, Job
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS rewrites (
+CREATE TABLE IF NOT EXISTS completions (
     key TEXT PRIMARY KEY,
-    record_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
     text TEXT,
     finish_reason TEXT NOT NULL,
     meta TEXT NOT NULL,
@@ -26,7 +29,7 @@ CREATE TABLE IF NOT EXISTS rewrites (
 );
 CREATE TABLE IF NOT EXISTS retired (
     key TEXT NOT NULL,
-    record_id TEXT NOT NULL,
+    owner TEXT NOT NULL,
     text TEXT,
     finish_reason TEXT NOT NULL,
     meta TEXT NOT NULL,
@@ -50,13 +53,17 @@ def cache_key(prefix: bytes, question: str, answer: str) -> str:
     return h.hexdigest()
 
 
-class RewriteStore:
+class CompletionStore:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "rewrites" in tables and "completions" not in tables:  # a store of an earlier version
+            self._db.executescript("ALTER TABLE rewrites RENAME TO completions;"
+                                   "ALTER TABLE completions RENAME COLUMN record_id TO owner;")
         self._db.executescript(SCHEMA)
 
     def get_many(self, keys: list[str]) -> dict[str, Completion]:
@@ -65,7 +72,7 @@ class RewriteStore:
             chunk = keys[start:start + 500]
             marks = ",".join("?" * len(chunk))
             for key, text, reason, meta in self._db.execute(
-                f"SELECT key, text, finish_reason, meta FROM rewrites WHERE key IN ({marks})", chunk
+                f"SELECT key, text, finish_reason, meta FROM completions WHERE key IN ({marks})", chunk
             ):
                 found[key] = Completion(text, reason, None, json.loads(meta))
         return found
@@ -73,13 +80,13 @@ class RewriteStore:
     def put_many(self, items: list[tuple[str, str, Completion]]) -> None:
         """Durably store finished completions in one transaction (one fsync). Only answered
         requests are stored; failed ones are not, so a rerun asks again."""
-        rows = [(key, record_id, c.text, c.finish_reason, json.dumps(c.meta, ensure_ascii=False))
-                for key, record_id, c in items]
+        rows = [(key, owner, c.text, c.finish_reason, json.dumps(c.meta, ensure_ascii=False))
+                for key, owner, c in items]
         try:
             self._db.execute("BEGIN")
             try:
                 self._db.executemany(
-                    "INSERT OR REPLACE INTO rewrites (key, record_id, text, finish_reason, meta) "
+                    "INSERT OR REPLACE INTO completions (key, owner, text, finish_reason, meta) "
                     "VALUES (?, ?, ?, ?, ?)", rows)
             except BaseException:
                 self._db.execute("ROLLBACK")
@@ -88,7 +95,7 @@ class RewriteStore:
         except sqlite3.Error as exc:  # a full disk: what was committed before stays
             from dada_plugin.errors import InputError
 
-            raise InputError(self.path, f"cannot store rewrites: {exc}") from exc
+            raise InputError(self.path, f"cannot store completions: {exc}") from exc
 
     def retire(self, keys: list[str]) -> None:
         """Move stored completions to the ``retired`` table (a paid answer is never deleted),
@@ -100,20 +107,17 @@ class RewriteStore:
             for start in range(0, len(keys), 500):
                 chunk = keys[start:start + 500]
                 marks = ",".join("?" * len(chunk))
-                self._db.execute("INSERT INTO retired (key, record_id, text, finish_reason, meta, created) "
-                                 f"SELECT key, record_id, text, finish_reason, meta, created FROM rewrites "
+                self._db.execute("INSERT INTO retired (key, owner, text, finish_reason, meta, created) "
+                                 f"SELECT key, owner, text, finish_reason, meta, created FROM completions "
                                  f"WHERE key IN ({marks})", chunk)
-                self._db.execute(f"DELETE FROM rewrites WHERE key IN ({marks})", chunk)
+                self._db.execute(f"DELETE FROM completions WHERE key IN ({marks})", chunk)
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
 
-    def put(self, key: str, record_id: str, completion: Completion) -> None:
-        self.put_many([(key, record_id, completion)])
-
     def __len__(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM rewrites").fetchone()[0]
+        return self._db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
 
     def close(self) -> None:
         self._db.close()
@@ -124,7 +128,7 @@ class GroupWriter:
     the backend's request loop never waits on fsync. ``on_committed`` is called for each item
     only after its transaction committed: a completion is on disk before it is counted."""
 
-    def __init__(self, store: RewriteStore, on_committed):
+    def __init__(self, store: CompletionStore, on_committed):
         import queue
         import threading
 
@@ -135,10 +139,10 @@ class GroupWriter:
         self._thread = threading.Thread(target=self._loop, name="dada-store-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, key: str, record_id: str, completion: Completion) -> None:
+    def submit(self, key: str, owner: str, completion: Completion) -> None:
         if self._error is not None:
             raise self._error
-        self._queue.put((key, record_id, completion))
+        self._queue.put((key, owner, completion))
 
     def _loop(self) -> None:
         import queue
@@ -169,7 +173,7 @@ class GroupWriter:
             raise self._error
 
 
-def run_cached(jobs: list[Job], owners: list[str], backend, store: RewriteStore | None, *,
+def run_cached(jobs: list[Job], owners: list[str], backend, store: CompletionStore | None, *,
                desc: str, progress: bool = True) -> tuple[dict[str, Completion], dict]:
     """Complete every job whose key the store does not hold yet (duplicates once), with a
     progress bar (rate, ETA). Answered completions are committed before they are counted;

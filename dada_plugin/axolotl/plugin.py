@@ -20,7 +20,6 @@ Config keys (validated by axolotl through :class:`DadaArgs`):
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
@@ -94,15 +93,9 @@ def _is_dada_dataset(ds) -> bool:
 
 def dada_rows(path: str | Path) -> list[dict]:
     """Rows of a local ``dada.jsonl`` (JSON lines); InputError names a bad line."""
-    rows = []
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, 1):
-            if line.strip():
-                try:
-                    rows.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    raise InputError(path, f"not JSON: {exc.msg}", line=number) from None
-    return rows
+    from dada_plugin.io import jsonl_rows
+
+    return [row for _, row in jsonl_rows(path)]
 
 
 def row_limit(cfg) -> int:
@@ -128,7 +121,7 @@ def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
     return seen, too_long
 
 
-def slerp_recipe(cfg, trained: bool = True) -> dict:
+def slerp_config(cfg, trained: bool = True) -> dict:
     """The mergekit SLERP config for what this run writes to ``output_dir``: ``base_model`` with
     the adapter folded in (``MODEL+ADAPTER``), or the full model a run without adapter saves.
     Checked (ConfigError lists every problem); local paths become absolute, hub ids stay.
@@ -155,7 +148,7 @@ class DadaPlugin(BasePlugin):
 
     def load_datasets(self, cfg, preprocess: bool = False):
         if cfg.dada_slerp_base and cfg.output_dir:
-            slerp_recipe(cfg, trained=False)  # fail before tokenising and training, not after
+            slerp_config(cfg, trained=False)  # fail before tokenising and training, not after
         if (cfg.dada_check_rows or "warn") == "off":
             return None
         from axolotl.loaders import load_tokenizer
@@ -178,7 +171,6 @@ class DadaPlugin(BasePlugin):
 
         if not PartialState().is_main_process:
             return
-        from dada_plugin.errors import InputError
         from dada_plugin.mergekit.config import HEADER_MARK, write_merge_config
         from dada_plugin.outputs import check_file
 
@@ -189,5 +181,5 @@ class DadaPlugin(BasePlugin):
             LOG.warning("dada: SLERP recipe not written: %s", exc)
             return
         # atomic, and the same inputs give the same bytes: the second call changes nothing
-        write_merge_config(slerp_recipe(cfg), path)
+        write_merge_config(slerp_config(cfg), path)
         LOG.info("dada: SLERP recipe written to %s", path)

@@ -31,9 +31,8 @@ set_offline()  # an entry point (axolotl imports this module): offline before mo
 from axolotl.prompt_tokenizers import IGNORE_INDEX, InvalidDataException, PromptTokenizingStrategy  # noqa: E402
 
 from dada_plugin.errors import TemplateError
-from dataset_builders.template import decompile, user_part
+from dataset_builders.template import Turn, decompile, user_part
 
-Turn = tuple[str, str]
 
 
 def row_turns(row: dict[str, Any]) -> list[Turn]:

@@ -31,7 +31,7 @@ def slop(files, as_json, legacy_normalization, min_chars):
 
         dada slop results/mistral-nemo.json --json --legacy-normalization
     """
-    from dada_plugin.eval.summary import measure_files, render
+    from dada_plugin.eval.slop import measure_files, render
 
     results = measure_files(files, legacy=legacy_normalization, min_chars=min_chars)
     if as_json:

@@ -6,3 +6,5 @@
   the model-generation mode of ``dada eval``: pass each model's generated samples)
 * the metric registry (``registry.METRICS``, ``@metric``) and the bundled lists (``data/``)
 """
+
+Sample = tuple[str | None, str]  # (prompt, output): the unit every metric counts over

@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from dada_plugin.eval import Sample
 from dada_plugin.eval.tokenize import (
     STOPWORDS, normalise, normalised_tokens, sentence_scan, syllable_counts)
 
@@ -36,7 +37,6 @@ CONTRASTS = (
     re.compile(r"n't(?:(?<=\bisn't)|(?<=\bwasn't)|(?<=\baren't)|(?<=\bweren't))" + _THEN_ITS),
 )
 
-Sample = tuple[str | None, str]  # (prompt, output)
 
 
 @dataclass

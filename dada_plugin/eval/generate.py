@@ -72,14 +72,14 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
     from dada_plugin import io
     from dada_plugin.errors import BackendError
     from dataset_builders.rewrite import BackendOptions, Job, get_backend
-    from dataset_builders.store import RewriteStore, cache_key, key_prefix, run_cached
+    from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
 
     outdir = Path(outdir)
     parsed = [parse_model(spec) for spec in specs]
     names = [name for name, _, _ in parsed]
     if len(set(names)) != len(names):
         raise ConfigError(f"model names must be distinct: {', '.join(names)}")
-    store = RewriteStore(outdir / "cache" / "generations.sqlite")
+    store = CompletionStore(outdir / "cache" / "generations.sqlite")
     samples: dict[str, list[tuple[str, str]]] = {}
     failures: dict[str, int] = {}
     rows = []
@@ -87,8 +87,7 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
         for name, kind, fields in parsed:
             backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
             prefix = key_prefix(backend.identity(), "generate")
-            jobs = [Job(cache_key(prefix, p, ""), p, "", [{"role": "user", "content": p}])
-                    for p in prompts]
+            jobs = [Job(cache_key(prefix, p, ""), [{"role": "user", "content": p}]) for p in prompts]
             samples[name] = []
             failures[name] = 0
             try:
@@ -104,8 +103,9 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
                 if c.error is not None or not c.text:
                     failures[name] += 1
                     continue
-                samples[name].append((job.question, c.text))
-                rows.append({"model": name, "prompt": job.question, "output": c.text,
+                prompt = job.messages[-1]["content"]
+                samples[name].append((prompt, c.text))
+                rows.append({"model": name, "prompt": prompt, "output": c.text,
                              "finish_reason": c.finish_reason})
     finally:
         store.close()

@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from dada_plugin.errors import InputError
-from dada_plugin.io import loads_json
+from dada_plugin.eval import Sample
+from dada_plugin.io import jsonl_rows, loads_json
 
 TEXT_FIELDS = ("text", "output", "answer")
 PROMPT_FIELDS = ("prompt", "question", "instruction")
 LEADERBOARD_MIN_CHARS = 300
 PARAGRAPH = re.compile(r"\n[ \t]*\n")
 
-Sample = tuple[str | None, str]
 
 
 @dataclass
@@ -81,13 +81,8 @@ def _rows_to_columns(path, rows) -> tuple[str, dict[str, list[Sample]]]:
 
 
 def _jsonl(path: Path, text: str):
-    for n, line in enumerate(text.split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield {"line": n}, loads_json(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(path, f"not JSON ({exc.msg})", line=n) from exc
+    for n, row in jsonl_rows(path, text):
+        yield {"line": n}, row
 
 
 def _slop_score(path: Path, data: dict, min_chars: int) -> dict[str, list[Sample]]:

@@ -84,10 +84,12 @@ class BackendOptions(ClientOptions):
 
 @dataclass(slots=True)
 class Job:
-    key: str                   # cache key
-    question: str
-    answer: str                # the original answer
-    messages: list[dict]       # the chat prompt sent to an LLM
+    """One completion to get: the chat prompt, its cache key and, for a rewrite, the pair it
+    came from (offline rewriters work on the pair, not the prompt)."""
+
+    key: str                                  # cache key
+    messages: list[dict]                      # the chat prompt sent to an LLM
+    pair: tuple[str, str] | None = None       # (question, original answer) of a rewrite
 
 
 @dataclass(slots=True)

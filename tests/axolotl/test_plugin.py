@@ -72,7 +72,7 @@ def test_bad_jsonl_line_is_named(tmp_path):
 
     path = tmp_path / "dada.jsonl"
     path.write_text('{"id": "a"}\n{"id": \n')
-    with pytest.raises(InputError, match="dada.jsonl, line 2: not JSON"):
+    with pytest.raises(InputError, match="dada.jsonl, record 1, line 2: malformed JSON"):
         dada_rows(path)
 
 

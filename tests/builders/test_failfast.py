@@ -31,7 +31,7 @@ def build(*args):
 
 
 def jobs(n):
-    return [Job(f"k{i}", f"q{i}", "a", [{"role": "user", "content": f"Answer:\nA{i}."}]) for i in range(n)]
+    return [Job(f"k{i}", [{"role": "user", "content": f"Answer:\nA{i}."}]) for i in range(n)]
 
 
 def test_build_against_nothing_listening_fails_fast(small, tmp_path):

@@ -30,7 +30,7 @@ def test_transformers_backend_generates_and_caches(alpaca_path, tiny_mixtral, tm
 
 
 def test_weights_fingerprint_changes_with_the_weights(tmp_path):
-    from dataset_builders.rewrite.local import weights_fingerprint
+    from dataset_builders.rewrite.transformers_backend import weights_fingerprint
 
     (tmp_path / "model.safetensors").write_bytes(b"x" * 10)
     (tmp_path / "config.json").write_text("{}")

@@ -20,7 +20,7 @@ def options(*urls, **kw):
 
 
 def run_jobs(backend, n=3, prefix="q"):
-    jobs = [Job(f"k{i}", f"{prefix}{i}", f"Answer {i}. More.", [{"role": "user", "content": f"Answer:\nAnswer {i}. More."}])
+    jobs = [Job(f"k{i}", [{"role": "user", "content": f"Answer:\nAnswer {i}. More."}], (f"{prefix}{i}", f"Answer {i}. More."))
             for i in range(n)]
     got = {}
     backend.complete(jobs, lambda job, c: got.__setitem__(job.key, c))
@@ -79,7 +79,7 @@ def test_fatal_answer_keeps_work_in_flight():
         bad = good.url.replace("/v1", "/nope")
         got = {}
         backend = get_backend("openai", options(good.url, bad, concurrency=2))
-        jobs = [Job(f"k{i}", "q", f"A{i}.", [{"role": "user", "content": f"Answer:\nA{i}."}]) for i in range(10)]
+        jobs = [Job(f"k{i}", [{"role": "user", "content": f"Answer:\nA{i}."}]) for i in range(10)]
         with pytest.raises(BackendError, match="HTTP 404"):
             backend.complete(jobs, lambda job, c: got.__setitem__(job.key, c))
     # the requests already sent to the good server were answered and delivered, none after

@@ -24,7 +24,7 @@ def stored(out) -> int:
         return 0
     try:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-            return con.execute("SELECT COUNT(*) FROM rewrites").fetchone()[0]
+            return con.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
     except sqlite3.OperationalError:
         return 0
 

@@ -1,7 +1,7 @@
 import sqlite3
 
 from dataset_builders.rewrite import Completion
-from dataset_builders.store import GroupWriter, RewriteStore, cache_key, key_prefix
+from dataset_builders.store import CompletionStore, GroupWriter, cache_key, key_prefix
 
 
 def test_key_covers_identity_template_and_record():
@@ -15,13 +15,13 @@ def test_key_covers_identity_template_and_record():
 
 def test_counted_only_after_commit(tmp_path):
     db = tmp_path / "r.sqlite"
-    store = RewriteStore(db)
+    store = CompletionStore(db)
     seen = []
 
     def on_committed(key, completion):
         # another connection already sees the row when it is counted
         with sqlite3.connect(db) as con:
-            row = con.execute("SELECT text FROM rewrites WHERE key = ?", (key,)).fetchone()
+            row = con.execute("SELECT text FROM completions WHERE key = ?", (key,)).fetchone()
         seen.append((key, row[0], completion.text))
 
     writer = GroupWriter(store, on_committed)
@@ -32,4 +32,20 @@ def test_counted_only_after_commit(tmp_path):
     got = store.get_many([f"k{i}" for i in range(60)])
     assert len(got) == 50 and got["k7"].meta == {"i": 7}
     store.close()
-    assert len(RewriteStore(db)) == 50
+    assert len(CompletionStore(db)) == 50
+
+
+def test_a_store_of_an_earlier_version_is_read_as_it_is(tmp_path):
+    """Rewrites paid for before the upgrade (a `rewrites` table keyed the same way) are found,
+    never requested again."""
+    db = tmp_path / "rewrites.sqlite"
+    with sqlite3.connect(db) as con:
+        con.execute("CREATE TABLE rewrites (key TEXT PRIMARY KEY, record_id TEXT NOT NULL, text TEXT, "
+                    "finish_reason TEXT NOT NULL, meta TEXT NOT NULL, "
+                    "created REAL NOT NULL DEFAULT (julianday('now')))")
+        con.execute("INSERT INTO rewrites (key, record_id, text, finish_reason, meta) "
+                    "VALUES ('k1', '0-abc', 'paid for', 'stop', '{}')")
+    store = CompletionStore(db)
+    assert store.get_many(["k1", "k2"])["k1"].text == "paid for"
+    store.put_many([("k2", "1-def", Completion("new"))])
+    assert len(store) == 2

@@ -102,7 +102,7 @@ def test_slop_errors_name_the_file_and_line(tmp_path):
     bad.write_text('{"output": "fine"}\n{oops\n', encoding="utf-8")
     result = CliRunner().invoke(dada, ["slop", str(bad)])
     assert result.exit_code == 1
-    assert result.output.startswith(f"Error: {bad}, line 2: not JSON")
+    assert result.output.startswith(f"Error: {bad}, record 1, line 2: malformed JSON")
     missing = CliRunner().invoke(dada, ["slop", str(tmp_path / "nope.txt")])
     assert missing.exit_code == 1
     assert missing.output == f"Error: {tmp_path / 'nope.txt'}: no such file\n"

@@ -51,7 +51,7 @@ def test_plain_text_is_split_into_paragraphs(tmp_path):
 
 
 @pytest.mark.parametrize("content,message", [
-    ('{"output": "a"}\nnot json\n', "bad.jsonl, line 2: not JSON (Expecting value)"),
+    ('{"output": "a"}\nnot json\n', "bad.jsonl, record 1, line 2: malformed JSON: Expecting value"),
     ('{"output": "a"}\n[1]\n', "bad.jsonl, line 2: expected a JSON object, got list"),
     ('{"answer": "a", "original_answer": "b"}\n{"answer": "c"}\n',
      "bad.jsonl, line 2: missing field 'original_answer'"),

@@ -89,7 +89,7 @@ class OfflineRewrite(Backend):
 
     def complete(self, jobs, on_result):
         for job in jobs:
-            on_result(job, Completion(self.rewrite_pair(job.question, job.answer)))
+            on_result(job, Completion(self.rewrite_pair(*job.pair)))
 
 
 @register("none")

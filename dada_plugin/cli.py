@@ -27,7 +27,6 @@ COMMANDS: dict[str, str] = {
     "merge-config": "dada_plugin.commands.merge:merge_config",
     "merge": "dada_plugin.commands.merge:merge",
     "axolotl-config": "dada_plugin.commands.axolotl:axolotl_config",
-    "axolotl-check": "dada_plugin.commands.axolotl:axolotl_check",
     "plan": "dada_plugin.commands.axolotl:plan",
 }
 

@@ -1,4 +1,4 @@
-"""``dada axolotl-config``, ``dada axolotl-check`` and ``dada plan``."""
+"""``dada axolotl-config`` (write an axolotl YAML, or check existing ones) and ``dada plan``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,32 @@ import json
 import click
 
 from dada_plugin.axolotl.config import TrainSettings
+from dada_plugin.commands import verdicts
 from dada_plugin.settings import from_options, options
 
 TARGET_CHOICES = ["attention", "attention+experts"]
 
 
+def _validate(path) -> tuple[list[str], list[str]]:
+    from dada_plugin.axolotl.validate import validate_file
+    from dada_plugin.errors import ConfigError
+
+    try:
+        validate_file(path)
+    except ConfigError as exc:
+        return exc.problems, []
+    return [], []
+
+
 @click.command("axolotl-config", context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.argument("files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--check", is_flag=True,
+              help="Validate the axolotl YAML FILES (axolotl's own validate_config, plus unknown keys "
+                   "and chat templates) instead of writing one; exit 1 if any fails.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Where to write the axolotl YAML (e.g. dada.yml).")
 @options(TrainSettings)
-def axolotl_config(output, **values):
+def axolotl_config(files, check, output, **values):
     """Write the DADA seed recipe as an axolotl YAML, validated by axolotl itself.
 
     Defaults are the seed's: QLoRA on Mixtral-Instruct-ITR-8x7B, r = alpha = 512, 4 epochs,
@@ -31,8 +47,20 @@ def axolotl_config(output, **values):
         dada axolotl-config -o dada.yml --dataset out/dada.jsonl
         dada axolotl-config -o dada-fsdp.yml --targets attention+experts --multi-gpu fsdp
         dada axolotl-config -o tiny.yml --from axolotl_configs/tiny-cpu-lora.yml --set load_in_4bit=true
+        dada axolotl-config --check dada.yml axolotl_configs/*.yml
     """
     from dada_plugin.axolotl.config import write_config
+
+    if check:
+        if not files:
+            raise click.UsageError("--check needs at least one FILE")
+        if verdicts(files, _validate):
+            raise click.exceptions.Exit(1)
+        return
+    if files:
+        raise click.UsageError("FILES are only read with --check")
+    if not output:
+        raise click.UsageError("writing a config needs -o/--output")
 
     _, cfg, plan = write_config(from_options(TrainSettings, values), output)
     click.echo(f"wrote {output} (validated by axolotl {_axolotl_version()})")
@@ -40,31 +68,6 @@ def axolotl_config(output, **values):
         click.echo("trainable parameters: unknown offline for this base model; pass --model-config")
     else:
         click.echo("\n".join(plan.lines()))
-
-
-@click.command("axolotl-check", context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("configs", nargs=-1, required=True, type=click.Path(dir_okay=False))
-def axolotl_check(configs):
-    """Validate axolotl YAML files with axolotl's own validate_config (plus unknown keys and
-    chat templates); one line per problem.
-
-    Example usage:
-
-        dada axolotl-check dada.yml axolotl_configs/*.yml
-    """
-    from dada_plugin.axolotl.validate import validate_file
-    from dada_plugin.errors import ConfigError
-
-    failed = []
-    for path in configs:
-        try:
-            validate_file(path)
-            click.echo(f"ok    {path}")
-        except ConfigError as exc:
-            failed.append(path)
-            click.echo(f"FAIL  {exc}")
-    if failed:
-        raise click.ClickException(f"{len(failed)} of {len(configs)} configs invalid")
 
 
 @click.command("plan", context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import click
 
+from dada_plugin.commands import verdicts
 from dada_plugin.mergekit.settings import CONFIG_FIELDS, RUN_FIELDS, MergeSettings
 from dada_plugin.settings import from_options, options
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def lint(files) -> int:
-    """Print a verdict per file; return the number of files with problems."""
+def lint(path) -> tuple[list[str], list[str]]:
     from dada_plugin.mergekit.config import lint_file
 
-    failed = 0
-    for path in files:
-        report = lint_file(path)
-        skipped = f" ({len(report.skipped)} check(s) skipped)" if report.skipped else ""
-        if report.ok:
-            click.echo(f"{path}: ok{skipped}")
-        else:
-            failed += 1
-            click.echo(f"{path}: {len(report.problems)} problem(s){skipped}")
-        for line in report.problems:
-            click.echo(f"  - {line}")
-        for line in report.skipped:
-            click.echo(f"  skipped: {line}")
-    return failed
+    report = lint_file(path)
+    return report.problems, report.skipped
 
 
 @click.command("merge-config", context_settings=CONTEXT)
@@ -60,7 +48,7 @@ def merge_config(files, check, output, **values):
     if check:
         if not files:
             raise click.UsageError("--check needs at least one FILE")
-        if lint(files):
+        if verdicts(files, lint):
             raise click.exceptions.Exit(1)
         return
     if files:

@@ -134,15 +134,17 @@ def test_bad_configs_give_one_readable_line_per_field(tiny_raw):
     assert several.count("\n  - ") == 2  # one line per problem
 
 
-def test_axolotl_check_command(tmp_path, tiny_raw):
+def test_axolotl_config_check(tmp_path, tiny_raw):
     import yaml
 
     bad = tmp_path / "bad.yml"
     bad.write_text(yaml.safe_dump({**tiny_raw, "lora_r": "abc"}))
-    result = CliRunner().invoke(dada, ["axolotl-check", str(CONFIGS / "tiny-cpu-lora.yml"), str(bad)])
+    good = CONFIGS / "tiny-cpu-lora.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "--check", str(good), str(bad)])
     assert result.exit_code == 1
-    assert "ok    " in result.output and "lora_r: Input should be a valid integer" in result.output
-    assert "1 of 2 configs invalid" in result.output
+    assert result.output.splitlines() == [
+        f"{good}: ok", f"{bad}: 1 problem(s)",
+        "  - lora_r: Input should be a valid integer, unable to parse string as an integer"]
 
 
 def test_plan_errors_are_readable(tmp_path):

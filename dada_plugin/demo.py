@@ -14,6 +14,7 @@ import json
 from importlib.resources import files
 from pathlib import Path
 
+from dada_plugin import io
 from dada_plugin.axolotl.config import TrainSettings
 from dada_plugin.data import sample_path
 from dada_plugin.errors import InputError
@@ -85,7 +86,6 @@ KEY_METRICS = ("slop_list_matches_per_1k_words", "slop_trigram_matches_per_1k_wo
 
 
 def write_demo_report(out: Path, results: dict) -> Path:
-    from dada_plugin import io
 
     b, t, m = results["build"], results["train"], results["merge"]
     trainable = f"{t['trainable_params']:,}" if t.get("trainable_params") else "not reported"

@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator, TextIO
 
+from dada_plugin.errors import ConfigError, InputError
+
 
 def umask() -> int:
     """The process umask, read from /proc (no change to it: setting and restoring it races with
@@ -114,7 +116,6 @@ def load_yaml(path: str | Path) -> object:
     and, where known, the line."""
     import yaml
 
-    from dada_plugin.errors import ConfigError
 
     class StrictLoader(yaml.SafeLoader):
         def construct_mapping(self, node, deep=False):
@@ -155,7 +156,6 @@ def jsonl_rows(path: str | Path, text: str | None = None) -> Iterator[tuple[int,
     """(line number, value) of each non-blank line of a JSON-lines file (``text``: its content,
     already read). Lines are split on "\\n" only: U+2028 and friends may stand raw inside JSON
     strings. InputError names the line (and the record: its index among the rows) of bad JSON."""
-    from dada_plugin.errors import InputError
 
     if text is None:
         try:

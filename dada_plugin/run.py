@@ -28,9 +28,9 @@ from dada_plugin.io import load_yaml
 from dada_plugin.mergekit.config import write_settings_config
 from dada_plugin.mergekit.run import run_merge
 from dada_plugin.mergekit.settings import CONFIG_FIELDS, RUN_FIELDS, MergeSettings
+from dada_plugin.offline import OFFLINE
 from dada_plugin.settings import Settings, command_line, opt
 from dada_plugin.steps import Step, StepRunner
-from dada_plugin.offline import OFFLINE
 from dataset_builders.pipeline import build
 from dataset_builders.settings import BuildSettings
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from dada_plugin import io
 from dada_plugin.errors import StepError
+from dada_plugin.outputs import OwnedFolder
 
 
 @dataclass
@@ -57,7 +59,6 @@ WORKDIR_ENTRIES = (".steps", "logs", "data", "models", "train", "merge", "merged
 
 class StepRunner:
     def __init__(self, workdir: str | Path, echo: Callable[[str], None] = print, force: bool = False):
-        from dada_plugin.outputs import OwnedFolder
 
         self.workdir = Path(workdir)
         self.folder = OwnedFolder(self.workdir, "dada run", (), dirs=WORKDIR_ENTRIES, can_force=False)
@@ -72,7 +73,6 @@ class StepRunner:
     def run(self, steps: list[Step], selected: list[str] | None = None) -> dict[str, dict]:
         """Run ``steps`` in order (only those named in ``selected``, if given); fingerprints are
         chained over all of them, so a selection does not change what counts as finished."""
-        from dada_plugin import io
 
         self.folder.check()
         self.folder.claim()

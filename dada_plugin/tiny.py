@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from dataset_builders.tokens import write_hf_tokenizer
+
 TINY_ARCH = dict(
     vocab_size=32000,
     hidden_size=64,
@@ -25,7 +27,6 @@ def build_tiny_mixtral(directory: str | Path, seed: int = 0, **overrides) -> Pat
     import torch
     from transformers import MixtralConfig, MixtralForCausalLM
 
-    from dataset_builders.tokens import write_hf_tokenizer
 
     directory = Path(directory)
     arch = {**TINY_ARCH, **overrides}

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dada_plugin import io
 from dada_plugin.errors import InputError, TemplateError
+from dada_plugin.outputs import check_file
 from dataset_builders.template import decompile
 
 
@@ -48,7 +49,6 @@ def pair_row(turns: list[tuple[str, str]]) -> dict:
 def decompile_file(path: str | Path, out: str | Path, *, force: bool = False) -> int:
     """Decompile ``path`` into ``out`` (never over the input; an existing ``out`` only with
     ``force``); the number of rows written."""
-    from dada_plugin.outputs import check_file
 
     check_file(out, {"input": path}, force=force)
     rows = []

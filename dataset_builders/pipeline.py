@@ -19,10 +19,16 @@ from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS, clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
-from dataset_builders.settings import BuildSettings
 from dataset_builders.rewrite import Completion, Job, get_backend
 from dataset_builders.rewrite.prompt import echo_chunks, is_echo, load_template, render
-from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached, throughput_stats
+from dataset_builders.settings import BuildSettings
+from dataset_builders.store import (
+    CompletionStore,
+    cache_key,
+    key_prefix,
+    run_cached,
+    throughput_stats,
+)
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 

@@ -16,6 +16,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+from dada_plugin.errors import InputError
 from dataset_builders.rewrite.registry import Completion, Job
 
 SCHEMA = """
@@ -93,7 +94,6 @@ class CompletionStore:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:  # a full disk: what was committed before stays
-            from dada_plugin.errors import InputError
 
             raise InputError(self.path, f"cannot store completions: {exc}") from exc
 

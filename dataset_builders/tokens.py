@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import re
-from itertools import chain
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
 from dada_plugin.errors import InputError

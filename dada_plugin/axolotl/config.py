@@ -13,9 +13,13 @@ from typing import Any, Literal
 from pydantic import field_validator, model_validator
 
 from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS
+from dada_plugin.axolotl.plan import BUILTIN, plan_for_config
+from dada_plugin.axolotl.validate import validate_axolotl_config
+from dada_plugin.errors import ConfigError
+from dada_plugin.io import load_yaml, write_text
+from dada_plugin.outputs import check_file
 from dada_plugin.seed import MIXTRAL_NAME, SEED_MERGE_BASE, SEED_MODEL, check_t
-from dada_plugin.settings import Settings, opt
-
+from dada_plugin.settings import Settings, command_line, opt
 
 Item = tuple[str, Any, str]  # (key, value, comment); key "#" is a section heading
 
@@ -255,7 +259,6 @@ HEADER = "# DADA seed recipe for axolotl 0.21"  # how a file dada wrote begins
 
 
 def title(o: TrainSettings, trainable: int | None, memory_gb: float | None) -> str:
-    from dada_plugin.settings import command_line
 
     head = [
         HEADER[2:].rstrip(":\n") + ", written by:",
@@ -275,7 +278,6 @@ def model_config_source(base_model: str, explicit: str | None = None) -> str | N
     or the built-in Mixtral-8x7B numbers for a Mixtral/8x7B name; None when unknown offline."""
     from pathlib import Path
 
-    from dada_plugin.axolotl.plan import BUILTIN
 
     if explicit:
         return explicit
@@ -286,8 +288,6 @@ def model_config_source(base_model: str, explicit: str | None = None) -> str | N
 
 def _from_base(o: TrainSettings) -> dict:
     """``o.base_config`` with the keys dada sets: the model, the data, the output, the SLERP."""
-    from dada_plugin.errors import ConfigError
-    from dada_plugin.io import load_yaml
 
     cfg = load_yaml(o.base_config)
     if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), list) or not cfg["datasets"] \
@@ -308,8 +308,6 @@ def make_config(o: TrainSettings) -> tuple[str, dict, Any]:
     problem)."""
     import yaml
 
-    from dada_plugin.axolotl.plan import plan_for_config
-    from dada_plugin.axolotl.validate import validate_axolotl_config
 
     items = None if o.base_config else config_items(o)
     cfg = config_dict(items) if items else _from_base(o)
@@ -327,8 +325,6 @@ def make_config(o: TrainSettings) -> tuple[str, dict, Any]:
 def write_config(o: TrainSettings, output) -> tuple[str, dict, Any]:
     """:func:`make_config`, written to ``output`` (never over an input or a file dada did not
     write, unless ``o.force``)."""
-    from dada_plugin.io import write_text
-    from dada_plugin.outputs import check_file
 
     check_file(output, {"dataset": o.dataset, "base config": o.base_config}, force=o.force, ours=HEADER)
     text, cfg, plan = make_config(o)

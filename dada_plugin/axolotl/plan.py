@@ -24,7 +24,9 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from dada_plugin.axolotl import TARGETS
 from dada_plugin.errors import ConfigError, InputError
+from dada_plugin.mergekit.models import MIXTRAL_8X7B
 
 GB = 1e9
 NF4_BYTES = 0.5 + 1 / 64 + 4 / (64 * 256)
@@ -33,7 +35,6 @@ BUILTIN = "mixtral-8x7b"
 
 def builtin_mixtral() -> dict:
     """Mixtral-8x7B(-Instruct) v0.1 config.json (the numbers the merge checks ship, plus the rest)."""
-    from dada_plugin.mergekit.models import MIXTRAL_8X7B
 
     return {**MIXTRAL_8X7B, "num_experts_per_tok": 2, "max_position_embeddings": 32768,
             "rope_theta": 1e6, "rms_norm_eps": 1e-5, "tie_word_embeddings": False,
@@ -104,7 +105,6 @@ def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str
     import torch
     from peft import LoraConfig, get_peft_model
 
-    from dada_plugin.axolotl import TARGETS
 
     modules, params = TARGETS[targets]
     model = _meta_model(config)
@@ -169,7 +169,6 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
               targets: str = "attention", four_bit: bool = True, quantize_experts: bool = True,
               micro_batch_size: int = 1, sequence_len: int = 2048, optimizer: str = "adamw_bnb_8bit",
               gradient_checkpointing: bool = True, gpus: int = 1) -> Plan:
-    from dada_plugin.axolotl import TARGETS
 
     if targets not in TARGETS:
         raise ConfigError(f"targets: '{targets}' is not one of {', '.join(TARGETS)}")
@@ -197,7 +196,6 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
 
 def plan_for_config(cfg: dict, model_config: str | None = None, gpus: int = 1) -> Plan:
     """The plan of an axolotl recipe dict (as :mod:`.recipe` writes it)."""
-    from dada_plugin.errors import ConfigError
 
     if not isinstance(cfg.get("lora_r"), int) or isinstance(cfg.get("lora_r"), bool):
         raise ConfigError("lora_r: a LoRA recipe needs an integer lora_r to plan")

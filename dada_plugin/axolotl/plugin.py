@@ -23,7 +23,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from dada_plugin.axolotl.strategy import row_lengths
+from dada_plugin.io import jsonl_rows
+from dada_plugin.mergekit.config import (
+    HEADER_MARK,
+    build_slerp_config,
+    write_merge_config,
+)
+from dada_plugin.mergekit.lint import check_merge_config
 from dada_plugin.offline import set_offline
+from dada_plugin.outputs import check_file
 
 set_offline()  # an entry point (axolotl imports this module): offline before models load
 
@@ -93,7 +102,6 @@ def _is_dada_dataset(ds) -> bool:
 
 def dada_rows(path: str | Path) -> list[dict]:
     """Rows of a local ``dada.jsonl`` (JSON lines); InputError names a bad line."""
-    from dada_plugin.io import jsonl_rows
 
     return [row for _, row in jsonl_rows(path)]
 
@@ -104,7 +112,6 @@ def row_limit(cfg) -> int:
 
 def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
     """(rows seen, "id (n tokens)" of each row over :func:`row_limit`) over the dada datasets."""
-    from dada_plugin.axolotl.strategy import row_lengths
 
     limit, seen, too_long = row_limit(cfg), 0, []
     for ds in cfg.datasets or []:
@@ -126,7 +133,6 @@ def slerp_config(cfg, trained: bool = True) -> dict:
     the adapter folded in (``MODEL+ADAPTER``), or the full model a run without adapter saves.
     Checked (ConfigError lists every problem); local paths become absolute, hub ids stay.
     ``trained=False`` checks the rest before training, when ``output_dir`` holds nothing yet."""
-    from dada_plugin.mergekit.config import build_slerp_config, check_merge_config
 
     output = str(Path(cfg.output_dir).resolve())
     model, lora = cfg.base_model, None
@@ -171,8 +177,6 @@ class DadaPlugin(BasePlugin):
 
         if not PartialState().is_main_process:
             return
-        from dada_plugin.mergekit.config import HEADER_MARK, write_merge_config
-        from dada_plugin.outputs import check_file
 
         path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
         try:  # never over a file of the user's: the trained adapter matters more than the recipe

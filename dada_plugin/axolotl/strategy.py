@@ -28,11 +28,14 @@ from dada_plugin.offline import set_offline
 
 set_offline()  # an entry point (axolotl imports this module): offline before models load
 
-from axolotl.prompt_tokenizers import IGNORE_INDEX, InvalidDataException, PromptTokenizingStrategy  # noqa: E402
+from axolotl.prompt_tokenizers import (  # noqa: E402
+    IGNORE_INDEX,
+    InvalidDataException,
+    PromptTokenizingStrategy,
+)
 
 from dada_plugin.errors import TemplateError
 from dataset_builders.template import Turn, decompile, user_part
-
 
 
 def row_turns(row: dict[str, Any]) -> list[Turn]:

@@ -8,12 +8,12 @@ import sys
 from pathlib import Path
 
 from dada_plugin.errors import StepError
+from dada_plugin.offline import offline_env
 
 
 def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python") -> dict:
     """``axolotl train CONFIG --launcher LAUNCHER`` in CONFIG's folder, output streamed to
     ``log`` (a killed run still has it). Raises StepError naming the log on failure."""
-    from dada_plugin.offline import offline_env
 
     config, log = Path(config), Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)

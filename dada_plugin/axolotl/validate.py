@@ -12,12 +12,12 @@ from typing import Any
 
 from dada_plugin.axolotl import PLUGIN
 from dada_plugin.errors import ConfigError, validation_lines
+from dada_plugin.io import load_yaml
 
 SPECIAL_TEMPLATES = ("tokenizer_default", "jinja")
 
 
 def load_yaml_config(path: str | Path) -> dict:
-    from dada_plugin.io import load_yaml
 
     data = load_yaml(path)
     if not isinstance(data, dict):
@@ -62,7 +62,6 @@ def validate_axolotl_config(raw: dict, source: str | None = None):
     Returns axolotl's validated ``DictDefault``; raises :class:`ConfigError` with one line per
     problem (``field: message``)."""
     import copy
-
 
     from axolotl.integrations.config import merge_input_args
     from axolotl.utils.config import prepare_plugins, validate_config

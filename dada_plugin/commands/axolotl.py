@@ -6,16 +6,17 @@ import json
 
 import click
 
-from dada_plugin.axolotl.config import TrainSettings
+from dada_plugin.axolotl.config import TrainSettings, model_config_source, write_config
+from dada_plugin.axolotl.plan import make_plan, plan_for_config
+from dada_plugin.axolotl.validate import load_yaml_config, validate_file
 from dada_plugin.commands import verdicts
+from dada_plugin.errors import ConfigError
 from dada_plugin.settings import from_options, options
 
 TARGET_CHOICES = ["attention", "attention+experts"]
 
 
 def _validate(path) -> tuple[list[str], list[str]]:
-    from dada_plugin.axolotl.validate import validate_file
-    from dada_plugin.errors import ConfigError
 
     try:
         validate_file(path)
@@ -49,7 +50,6 @@ def axolotl_config(files, check, output, **values):
         dada axolotl-config -o tiny.yml --from axolotl_configs/tiny-cpu-lora.yml --set load_in_4bit=true
         dada axolotl-config --check dada.yml axolotl_configs/*.yml
     """
-    from dada_plugin.axolotl.config import write_config
 
     if check:
         if not files:
@@ -103,11 +103,8 @@ def plan(model, recipe, lora_r, lora_alpha, targets, adapter, quantize_experts, 
 
         dada plan --config axolotl_configs/mixtral-itr-dada-qlora-fsdp.yml --gpus 4
     """
-    from dada_plugin.axolotl.plan import make_plan, plan_for_config
 
     if recipe:
-        from dada_plugin.axolotl.config import model_config_source
-        from dada_plugin.axolotl.validate import load_yaml_config
 
         cfg = load_yaml_config(recipe)
         source = model if model != "mixtral-8x7b" else model_config_source(str(cfg.get("base_model", "")))

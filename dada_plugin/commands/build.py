@@ -5,6 +5,8 @@ from __future__ import annotations
 import click
 
 from dada_plugin.settings import from_options, options
+from dataset_builders.decompile import decompile_file
+from dataset_builders.pipeline import build as run_build
 from dataset_builders.settings import BuildSettings
 
 
@@ -38,7 +40,6 @@ def build(input_path, outdir, **values):
         dada build alpaca_data.json -o out --backend openai --model mixtral \\
             --base-url http://127.0.0.1:8000/v1 --base-url http://127.0.0.1:8001/v1
     """
-    from dataset_builders.pipeline import build as run_build
 
     result = run_build(input_path, outdir, from_options(BuildSettings, values, input=input_path))
     click.echo(_summary(result.stats))
@@ -60,7 +61,6 @@ def decompile(file, output, force):
     \b
         dada decompile out/dada.jsonl -o pairs.jsonl
     """
-    from dataset_builders.decompile import decompile_file
 
     n = decompile_file(file, output, force=force)
     click.echo(f"wrote {output} ({n} pairs)")

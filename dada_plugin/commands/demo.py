@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dada_plugin.demo import run_demo
+
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("-o", "--outdir", default="demo-out", show_default=True, type=click.Path(file_okay=False),
@@ -19,7 +21,6 @@ def demo(outdir, force):
     \b
         dada demo -o demo-out
     """
-    from dada_plugin.demo import run_demo
 
     report = run_demo(outdir, echo=click.echo, force=force)
     click.echo(f"report: {report}")

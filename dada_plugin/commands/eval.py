@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dada_plugin.eval.evaluate import evaluate
 from dada_plugin.eval.settings import EvalSettings
 from dada_plugin.settings import from_options, options
 
@@ -31,7 +32,6 @@ def eval_(output, **values):
         dada eval -o eval-out --model base=http://127.0.0.1:8000/v1 \\
             --model dada=http://127.0.0.1:8001/v1 --model merge=/models/verdict-dada
     """
-    from dada_plugin.eval.evaluate import evaluate
 
     settings = from_options(EvalSettings, values)
     if bool(settings.dataset) == bool(settings.models):

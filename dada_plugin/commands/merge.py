@@ -5,6 +5,9 @@ from __future__ import annotations
 import click
 
 from dada_plugin.commands import verdicts
+from dada_plugin.mergekit.config import write_settings_config
+from dada_plugin.mergekit.lint import lint_file
+from dada_plugin.mergekit.run import run_merge
 from dada_plugin.mergekit.settings import CONFIG_FIELDS, RUN_FIELDS, MergeSettings
 from dada_plugin.settings import from_options, options
 
@@ -12,7 +15,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
 def lint(path) -> tuple[list[str], list[str]]:
-    from dada_plugin.mergekit.config import lint_file
 
     report = lint_file(path)
     return report.problems, report.skipped
@@ -43,7 +45,6 @@ def merge_config(files, check, output, **values):
             --lora outputs/dada-qlora
         dada merge-config --check mergekit_configs/*.yml
     """
-    from dada_plugin.mergekit.config import write_settings_config
 
     if check:
         if not files:
@@ -75,7 +76,6 @@ def merge(config, out, **values):
     \b
         dada merge slerp.yml merged/ --axolotl-config axolotl_configs/dada-qlora.yml
     """
-    from dada_plugin.mergekit.run import run_merge
 
     path = run_merge(config, out, from_options(MergeSettings, values))
     click.echo(f"merged model written to {path} (README.md holds the configs)")

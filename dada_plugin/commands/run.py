@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from dada_plugin.run import run_recipe
+
 
 def _names(value: str | None) -> list[str] | None:
     return [v.strip() for v in value.split(",") if v.strip()] if value else None
@@ -28,7 +30,6 @@ def run(recipe, only, skip, force, dry_run):
         dada run examples/seed-recipe.yml --dry-run
         dada run examples/seed-recipe.yml --only build,axolotl-config
     """
-    from dada_plugin.run import run_recipe
 
     run_recipe(recipe, only=_names(only), skip=_names(skip), force=force, dry_run=dry_run,
                echo=click.echo)

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from dada_plugin.eval.slop import measure_files, render
+
 
 @click.command("slop")
 @click.argument("files", nargs=-1, required=True,
@@ -31,7 +33,6 @@ def slop(files, as_json, legacy_normalization, min_chars):
 
         dada slop results/mistral-nemo.json --json --legacy-normalization
     """
-    from dada_plugin.eval.slop import measure_files, render
 
     results = measure_files(files, legacy=legacy_normalization, min_chars=min_chars)
     if as_json:

@@ -16,7 +16,12 @@ import numpy as np
 
 from dada_plugin.eval import Sample
 from dada_plugin.eval.tokenize import (
-    STOPWORDS, normalise, normalised_tokens, sentence_scan, syllable_counts)
+    STOPWORDS,
+    normalise,
+    normalised_tokens,
+    sentence_scan,
+    syllable_counts,
+)
 
 HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
 

@@ -7,7 +7,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from dada_plugin.errors import ConfigError
+from dada_plugin import io
+from dada_plugin.data import sample_path
+from dada_plugin.errors import BackendError, ConfigError, InputError, ResultError
+from dada_plugin.eval.lists import benchmark_prompts
+from dada_plugin.eval.report import write_report
+from dada_plugin.io import loads_json
+from dataset_builders.load import load
+from dataset_builders.rewrite import BackendOptions, Job, get_backend
+from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
 
 N_SLOP_PROMPTS, N_ALPACA_PROMPTS = 12, 12
 
@@ -31,9 +39,6 @@ def parse_model(spec: str) -> tuple[str, str, dict]:
 def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMPTS) -> list[str]:
     """A fixed subset: the first slop-score benchmark prompts plus the first Alpaca questions of
     the bundled sample (no ``<nooutput>`` ones)."""
-    from dada_plugin.data import sample_path
-    from dada_plugin.eval.lists import benchmark_prompts
-    from dataset_builders.load import load
 
     alpaca = [r.question for r in load(sample_path()).kept[:n_alpaca]]
     return benchmark_prompts()[:n_slop] + alpaca
@@ -41,9 +46,7 @@ def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMP
 
 def read_prompts(path: str | Path) -> list[str]:
     """A JSON list of strings, or a text file with one prompt per line."""
-    from dada_plugin.errors import InputError
 
-    from dada_plugin.io import loads_json
 
     path = Path(path)
     try:
@@ -69,10 +72,6 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
     """Generate per model; returns ({name: [(prompt, output), ...]}, {name: failures}). A model
     whose backend gives up (a dead server) gets no samples, its error in ``errors``; the other
     models still run."""
-    from dada_plugin import io
-    from dada_plugin.errors import BackendError
-    from dataset_builders.rewrite import BackendOptions, Job, get_backend
-    from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
 
     outdir = Path(outdir)
     parsed = [parse_model(spec) for spec in specs]
@@ -118,8 +117,6 @@ def compare_models(specs: list[str], prompts: list[str], outdir: str | Path, sam
     """Generate from every model, then write the side-by-side report of those that gave
     samples. ResultError (after the report of the others is written) when a model gave none:
     an empty column would read as "no slop"."""
-    from dada_plugin.errors import ResultError
-    from dada_plugin.eval.report import write_report
 
     errors: dict[str, str] = {}
     samples, failures = generate(specs, prompts, outdir, sampling, progress=progress, errors=errors)

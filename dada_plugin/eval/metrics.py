@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from dada_plugin.eval.bootstrap import intervals
 from dada_plugin.eval.corpus import Corpus, build_corpus, content_mask, syllable_lookup
 from dada_plugin.eval.lists import SlopLists, load_lists
 from dada_plugin.eval.matching import Matches, find
@@ -261,7 +262,6 @@ def analyse(samples, *, legacy: bool = False, corpus: Corpus | None = None,
         "top_offenders": top_offenders(corpus, lists),
     }
     if n_resamples is not None:
-        from dada_plugin.eval.bootstrap import intervals
 
         out["values"] = values
         out["ci"] = intervals(stats, corpus.groups, n_resamples=n_resamples, seed=seed)

@@ -11,9 +11,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from dada_plugin.eval.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVEL
+from dada_plugin.eval.charts import write_charts
 from dada_plugin.eval.metrics import analyse
 from dada_plugin.eval.registry import METRICS
 from dada_plugin.io import write_json, write_text
+from dada_plugin.outputs import OwnedFolder, refuse_inputs
 
 TOP_ROWS = ("slop_words", "slop_trigrams", "antislop_phrases", "cross_prompt_trigrams")
 
@@ -95,7 +97,6 @@ def claim_folder(outdir: str | Path, force: bool = False, inputs: dict | None = 
     """Check that ``outdir`` may take a report (new, empty, an earlier report folder, or with
     ``force`` one without report files in it; never over an input) and mark it as a report
     folder."""
-    from dada_plugin.outputs import OwnedFolder, refuse_inputs
 
     refuse_inputs([Path(outdir) / n for n in OUTPUT_ENTRIES], inputs or {})
     folder = OwnedFolder(outdir, "dada eval", (), dirs=OUTPUT_ENTRIES, force=force)
@@ -115,7 +116,6 @@ def write_report(samples_by_model: dict[str, list], outdir: str | Path, *,
         "markdown": write_text(outdir / "report.md", markdown(report, title)),
     }
     if charts:
-        from dada_plugin.eval.charts import write_charts
 
         paths["charts"] = write_charts(report, outdir / "charts")
     return paths

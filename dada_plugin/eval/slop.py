@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from dada_plugin.eval.metrics import analyse
 from dada_plugin.eval.report import table, top_lines
 from dada_plugin.eval.sources import read_source

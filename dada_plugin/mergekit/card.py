@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import re
 
+from dada_plugin.mergekit.config import referenced_models
+from dada_plugin.mergekit.models import paths
+
 TAGS = ("mergekit", "merge", "axolotl", "dada")
 
 # Keys whose values are secrets, and secret-looking values anywhere (hf_..., sk-..., ghp_...,
@@ -109,21 +112,20 @@ def model_card(cfg: dict, config_yaml: str, name: str, axolotl_yaml: str | None 
     """README.md text for a model merged from ``cfg`` (whose YAML text is ``config_yaml``)."""
     import yaml
 
-    from dada_plugin.mergekit.config import referenced_models
-    from dada_plugin.mergekit.models import ModelRef
 
-    refs = [ModelRef.parse(r) for r in referenced_models(cfg)]
-    bases = list(dict.fromkeys(r.path for r in refs))
+    refs = referenced_models(cfg)
+    bases = list(dict.fromkeys(paths(r)[0] for r in refs))
     front = yaml.safe_dump({"base_model": bases, "library_name": "transformers", "tags": list(TAGS)},
                            sort_keys=False).strip()
     base = cfg.get("base_model")
-    base_text = f", with {ModelRef.parse(base).path} as the base (t = 0)" if base else ""
+    base_text = f", with {paths(base)[0]} as the base (t = 0)" if base else ""
     listed = []
     for r in refs:
-        if base and str(r) == base:
+        if base and r == str(base):
             continue
-        adapter = f" with the LoRA adapter {r.lora} folded in" if r.lora else ""
-        listed.append(f"* {r.path}{adapter}")
+        model, lora = paths(r)
+        adapter = f" with the LoRA adapter {lora} folded in" if lora else ""
+        listed.append(f"* {model}{adapter}")
     out = [
         f"---\n{front}\n---\n# {name}\n",
         "This is a merge of pre-trained language models created with "

@@ -40,34 +40,21 @@ OLD_TENSOR_NAMES = {
 }
 
 
-@dataclass(frozen=True)
-class ModelRef:
-    """One parsed ``PATH[@REV][+ADAPTER]`` reference."""
+def parse_ref(ref: str):
+    """mergekit's own ``ModelReference`` of ``PATH[@REV][+ADAPTER[@REV]]``; ValueError when
+    mergekit cannot read it."""
+    from mergekit.common import ModelReference
 
-    path: str
-    revision: str | None = None
-    lora: str | None = None
+    try:
+        return ModelReference.model_validate(str(ref).strip())
+    except Exception as exc:  # noqa: BLE001 - mergekit raises RuntimeError for a bad reference
+        raise ValueError(f"'{ref}': {exc}") from None
 
-    @classmethod
-    def parse(cls, text: str) -> "ModelRef":
-        """Split a reference; raises ValueError on more than one ``+`` or ``@``."""
-        text = str(text).strip()
-        if not text:
-            raise ValueError("empty model reference")
-        parts = text.split("+")
-        if len(parts) > 2:
-            raise ValueError(f"'{text}': more than one '+' (use MODEL+ADAPTER)")
-        model, lora = parts[0], (parts[1] if len(parts) == 2 else None)
-        if not model or (lora is not None and not lora):
-            raise ValueError(f"'{text}': empty model or adapter around '+'")
-        if model.count("@") > 1:
-            raise ValueError(f"'{text}': more than one '@' revision")
-        path, _, rev = model.partition("@")
-        return cls(path=path, revision=rev or None, lora=lora)
 
-    def __str__(self) -> str:
-        text = self.path + (f"@{self.revision}" if self.revision else "")
-        return text + (f"+{self.lora}" if self.lora else "")
+def paths(ref: str) -> tuple[str, str | None]:
+    """(model path, adapter path or None) of a reference, revisions left out."""
+    parsed = parse_ref(ref)
+    return parsed.model.path, parsed.lora.path if parsed.lora else None
 
 
 def path_kind(path: str) -> str:
@@ -82,13 +69,15 @@ def path_kind(path: str) -> str:
 
 
 def absolute(ref: str) -> str:
-    """A reference with every local part made absolute; hub ids are kept as they are."""
-    parsed = ModelRef.parse(ref)
+    """A reference with every local part made absolute (revisions kept); hub ids stay."""
+    parsed = parse_ref(ref)
 
-    def fix(path: str) -> str:
-        return path if path_kind(path) == "hub" else str(Path(path).expanduser().resolve())
+    def fix(part):
+        if part is None or path_kind(part.path) == "hub":
+            return part
+        return part.model_copy(update={"path": str(Path(part.path).expanduser().resolve())})
 
-    return str(ModelRef(fix(parsed.path), parsed.revision, fix(parsed.lora) if parsed.lora else None))
+    return str(parsed.model_copy(update={"model": fix(parsed.model), "lora": fix(parsed.lora)}))
 
 
 @dataclass(frozen=True)
@@ -130,8 +119,7 @@ def model_info(ref: str) -> ModelInfo:
     """Describe the model behind ``ref`` (the adapter part does not change the architecture).
 
     Raises ValueError for a local folder that exists but is not a model."""
-    parsed = ModelRef.parse(ref)
-    path = parsed.path
+    path = paths(ref)[0]
     if path_kind(path) != "hub" and Path(path).expanduser().exists():
         return _from_config(ref, read_config(Path(path).expanduser()), "config.json")
     where = "a hub id" if path_kind(path) == "hub" else "not on this machine"

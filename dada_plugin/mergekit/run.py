@@ -25,7 +25,21 @@ from pathlib import Path
 from typing import Callable
 
 from dada_plugin.errors import ConfigError, InputError, StepError
+from dada_plugin.io import load_yaml, umask, write_text
+from dada_plugin.mergekit.card import model_card, redact
+from dada_plugin.mergekit.config import referenced_models
+from dada_plugin.mergekit.lint import inspect_config
+from dada_plugin.mergekit.models import path_kind, paths
 from dada_plugin.mergekit.settings import MergeSettings
+from dada_plugin.offline import offline_env
+from dada_plugin.outputs import (
+    check_file,
+    check_whole,
+    check_writable,
+    mark_all,
+    refuse_inputs,
+    replace_folder,
+)
 
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "chat_template.jinja")
@@ -57,17 +71,15 @@ def shard_size(dtype: str | None, memory: int | None = None) -> str:
 
 
 def _local_dir(ref: str | None) -> Path | None:
-    from dada_plugin.mergekit.models import ModelRef, path_kind
 
     if not ref or ref in ("base", "union"):
         return None
-    path = ModelRef.parse(ref).path
+    path = paths(ref)[0]
     return Path(path) if path_kind(path) == "local" and Path(path).is_dir() else None
 
 
 def tokenizer_dir(cfg: dict) -> Path | None:
     """The local folder the merged model's tokenizer comes from, if any."""
-    from dada_plugin.mergekit.config import referenced_models
 
     source = cfg.get("tokenizer_source")
     if source not in (None, "base", "union"):
@@ -89,16 +101,10 @@ def copy_tokenizer(cfg: dict, out: Path) -> list[str]:
 
 def local_inputs(cfg: dict) -> dict[str, Path]:
     """Every local folder a merge reads: models, adapters and the tokenizer source."""
-    from dada_plugin.mergekit.config import referenced_models
-    from dada_plugin.mergekit.models import ModelRef
 
     found: dict[str, Path] = {}
     for ref in referenced_models(cfg):
-        try:
-            parsed = ModelRef.parse(ref)
-        except ValueError:
-            continue
-        for label, path in (("model", parsed.path), ("adapter", parsed.lora)):
+        for label, path in zip(("model", "adapter"), paths(ref)):
             if path and (path.startswith(("/", ".", "~")) or Path(path).exists()):
                 found[f"{label} {path}"] = Path(path).expanduser()
     source = cfg.get("tokenizer_source")
@@ -149,11 +155,6 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
     settings = settings or MergeSettings()
     axolotl_config, force = settings.axolotl_config, settings.force
     echo = None if settings.quiet else echo
-    from dada_plugin.io import umask, write_text
-    from dada_plugin.mergekit.card import model_card, redact
-    from dada_plugin.mergekit.config import inspect_config, load_yaml
-    from dada_plugin.outputs import check_whole, check_writable, mark_all, refuse_inputs, replace_folder
-    from dada_plugin.offline import offline_env
 
     config, out = Path(config).resolve(), Path(out).resolve()
     cfg = load_yaml(config)
@@ -185,7 +186,6 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
     try:
         code, tail = _stream(cmd, offline_env(), echo)
         if code != 0:
-            from dada_plugin.outputs import check_file
 
             check_file(log, {}, ours=LOG_HEAD)  # never over a file of the user's
             write_text(log, f"{LOG_HEAD}{tail}\n")

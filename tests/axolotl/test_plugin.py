@@ -33,7 +33,8 @@ def plugin_cfg(tiny_mixtral, **keys):
 
 def test_post_train_writes_a_valid_recipe_and_is_idempotent(tiny_mixtral, tiny_mixtral_b, adapter_dir):
     from dada_plugin.axolotl.plugin import DadaPlugin
-    from dada_plugin.mergekit.config import check_merge_config, load_yaml
+    from dada_plugin.io import load_yaml
+    from dada_plugin.mergekit.lint import check_merge_config
 
     cfg = plugin_cfg(tiny_mixtral, dada_slerp_base=str(tiny_mixtral_b), output_dir=str(adapter_dir),
                      dada_slerp_t=0.3)
@@ -55,7 +56,8 @@ def test_full_finetune_recipe_merges_the_saved_model(tiny_mixtral, tiny_mixtral_
     import shutil
 
     from dada_plugin.axolotl.plugin import DadaPlugin
-    from dada_plugin.mergekit.config import check_merge_config, load_yaml
+    from dada_plugin.io import load_yaml
+    from dada_plugin.mergekit.lint import check_merge_config
 
     out = tmp_path / "full"
     shutil.copytree(tiny_mixtral, out)  # what a run without adapter saves: a whole model

@@ -20,7 +20,8 @@ def test_axolotl_train_tiny(adapter, tiny_mixtral, tiny_mixtral_b, dada_jsonl, t
     from transformers import AutoModelForCausalLM
 
     from dada_plugin.axolotl.plan import make_plan
-    from dada_plugin.mergekit.config import check_merge_config, load_yaml
+    from dada_plugin.io import load_yaml
+    from dada_plugin.mergekit.lint import check_merge_config
 
     extra = {"adapter": "qlora", "load_in_4bit": True} if adapter == "qlora" else {}
     config = tiny_config(tmp_path, model=tiny_mixtral, merge_base=tiny_mixtral_b, data=dada_jsonl, **extra)

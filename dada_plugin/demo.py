@@ -121,5 +121,8 @@ def write_demo_report(out: Path, results: dict) -> Path:
 
 def run_demo(out: str | Path, echo=print, force: bool = False) -> Path:
     out = Path(out).resolve()
-    results = StepRunner(out, echo=echo, force=force).run(demo_steps(out))
-    return write_demo_report(out, results)
+    runner = StepRunner(out, echo=echo, force=force)
+    results = runner.run(demo_steps(out))
+    report = write_demo_report(out, results)
+    runner.folder.record(["report.md"])
+    return report

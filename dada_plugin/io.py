@@ -110,6 +110,9 @@ def loads_json(text: str):
         raise json.JSONDecodeError("nested too deeply", text, 0) from None
 
 
+MAX_YAML_ALIASES = 100
+
+
 def load_yaml(path: str | Path) -> object:
     """The one YAML reader: safe, duplicate keys refused (YAML keeps the last one silently, so a
     second ``parameters:`` would drop the first), every failure one ConfigError naming the file
@@ -118,6 +121,15 @@ def load_yaml(path: str | Path) -> object:
 
 
     class StrictLoader(yaml.SafeLoader):
+        aliases = 0
+
+        def compose_node(self, parent, index):
+            if self.check_event(yaml.events.AliasEvent):
+                self.aliases += 1
+                if self.aliases > MAX_YAML_ALIASES:  # "billion laughs": refuse before expanding
+                    raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (*name)")
+            return super().compose_node(parent, index)
+
         def construct_mapping(self, node, deep=False):
             seen: dict = {}
             for key_node, _ in node.value:
@@ -142,7 +154,12 @@ def load_yaml(path: str | Path) -> object:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (bad byte at offset {exc.start})", source=str(path)) from None
     try:
-        return yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        json.dumps(data, default=str)  # a structure that contains itself (&a [*a]) fails here
+        return data
+    except ValueError:
+        raise ConfigError("not valid YAML: a recursive alias (a value that contains itself)",
+                          source=str(path)) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -173,3 +190,29 @@ def jsonl_rows(path: str | Path, text: str | None = None) -> Iterator[tuple[int,
         except json.JSONDecodeError as exc:
             raise InputError(path, f"malformed JSON: {exc.msg}", record=record, line=lineno) from None
         record += 1
+
+
+SEAL = "# dada-sha256: "
+
+
+def seal(text: str) -> str:
+    """``text`` with a last comment line holding the sha256 of the rest: a file dada wrote and
+    nobody edited since can be told from any other (see :func:`sealed`)."""
+    import hashlib
+
+    text = text if text.endswith("\n") else text + "\n"
+    return f"{text}{SEAL}{hashlib.sha256(text.encode('utf-8')).hexdigest()}\n"
+
+
+def sealed(path: str | Path) -> bool:
+    """``path`` is a file :func:`seal` wrote, unchanged since."""
+    import hashlib
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    body, sep, last = text.rstrip("\n").rpartition("\n")
+    if not sep or not last.startswith(SEAL):
+        return False
+    return hashlib.sha256((body + "\n").encode("utf-8")).hexdigest() == last[len(SEAL):]

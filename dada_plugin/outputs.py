@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -83,26 +84,47 @@ def check_writable(folder: str | Path) -> None:
 
 
 def check_file(path: str | Path, inputs: dict[str, str | Path | None], *, force: bool = False,
-               ours: str | None = None) -> None:
-    """A single output file: never an input; an existing file is replaced only with ``force``
-    or when it starts with ``ours`` (the header dada writes into files of that kind)."""
+               sealed: bool = False, within: dict[str, str | Path | None] | None = None) -> None:
+    """A single output file: never an input nor inside a folder that is read (``within``: model
+    folders), even with ``force``; an existing file is replaced only with ``force`` or when
+    dada wrote it and nobody changed it since (``sealed``: :func:`dada_plugin.io.seal`)."""
     path = Path(path)
     refuse_inputs([path], inputs)
+    for label, folder in (within or {}).items():
+        if folder and Path(folder).is_dir() and inside(path, folder):
+            raise InputError(path, f"lies inside the {label} ({folder}); write it somewhere else")
     if path.is_dir():
         raise InputError(path, "is a folder; give a file name")
     check_writable(path.parent)
-    if not os.path.lexists(path) or force:
+    if not os.path.lexists(path) or force or (sealed and not path.is_symlink() and io.sealed(path)):
         return
-    if ours is not None and path.is_file() and not path.is_symlink():
-        with open(path, encoding="utf-8", errors="replace") as fh:
-            if fh.read(len(ours)) == ours:
-                return
-    raise InputError(path, "exists and dada did not write it; pass --force to replace it")
+    raise InputError(path, "exists and dada did not write it (or it was changed since); pass "
+                           "--force to replace it")
+
+
+def read_marker(folder: Path, command: str) -> dict | None:
+    """The marker of ``folder`` when ``command`` wrote it and it is well formed, else None."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("command") != command:
+        return None
+    files, dirs = data.get("files", {}), data.get("dirs", [])
+    ok = (isinstance(files, dict) and isinstance(dirs, list) and all(isinstance(d, str) for d in dirs)
+          and all(isinstance(v, list) and all(isinstance(i, list) and len(i) == 3 for i in v)
+                  for v in files.values()))
+    return {**data, "files": files, "dirs": dirs} if ok else None
+
+
+def _leftover_pattern(names) -> re.Pattern:
+    """Temporary files of ours left by a killed run: exactly mkstemp's ``.NAME.XXXXXXXX.tmp``."""
+    return re.compile(r"^\.(?:" + "|".join(re.escape(n) for n in names) + r")\.[a-z0-9_]{8}\.tmp$")
 
 
 class OwnedFolder:
     """A folder one dada command writes a known set of ``names`` into (``dirs``: sub-folders it
-    owns whole, such as its cache)."""
+    owns whole, such as its cache, once it made them)."""
 
     def __init__(self, path: str | Path, command: str, names: Iterable[str], *,
                  dirs: Iterable[str] = (), force: bool = False, can_force: bool = True):
@@ -112,69 +134,76 @@ class OwnedFolder:
         self.names = tuple(names)
         self.dirs = tuple(dirs)
         self.force = force
+        self._leftover = _leftover_pattern(self.names + (MARKER,)).match
 
     @property
     def marker(self) -> Path:
         return self.path / MARKER
 
     def _read_marker(self) -> dict | None:
-        try:
-            data = json.loads(self.marker.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        if not isinstance(data, dict) or data.get("command") != self.command:
-            return None
-        files = data.get("files")
-        return data if isinstance(files, dict) else None
-
-    def _leftover(self, entry: str) -> bool:
-        """A temporary file of ours left by a killed run (``.NAME.<random>.tmp``)."""
-        return entry.endswith(".tmp") and any(entry.startswith(f".{n}.") for n in self.names + (MARKER,))
+        return read_marker(self.path, self.command)
 
     def owned(self, name: str, marker: dict | None) -> bool:
         if marker is None:
             return False
-        if name in self.dirs:
-            return name in marker.get("dirs", [])
-        try:
-            return identity(self.path / name) in marker["files"].get(name, [])
-        except OSError:
-            return False
+        path = self.path / name
+        if name in marker["files"]:
+            try:
+                return identity(path) in marker["files"][name]
+            except OSError:
+                return False
+        return name in self.dirs and name in marker["dirs"] and path.is_dir() and not path.is_symlink()
 
     def check(self) -> None:
         """Raise InputError unless this run may write its outputs here."""
         check_writable(self.path)
         if not self.path.is_dir():
             return
-        try:
-            entries = [e for e in os.listdir(self.path) if e != MARKER and not self._leftover(e)]
+        marker = self._read_marker()
+        try:  # a marker that is not ours (another command's, damaged, the user's) is foreign
+            entries = [e for e in os.listdir(self.path)
+                       if not (marker is not None and (e == MARKER or self._leftover(e)))]
         except OSError as exc:
             raise InputError(self.path, f"cannot read the folder: {exc.strerror}") from None
-        marker = self._read_marker()
         if entries and marker is None and not self.force:
             hint = (", or pass --force to write beside its files (dada never replaces a file it "
                     "did not write)") if self.can_force else ""
             raise InputError(self.path, f"is not empty and `{self.command}` did not write it; "
                                         f"choose a new or empty folder{hint}")
-        foreign = [n for n in self.names + self.dirs
-                   if os.path.lexists(self.path / n) and not self.owned(n, marker)]
+        foreign = [n for n in (MARKER,) + self.names + self.dirs
+                   if os.path.lexists(self.path / n) and not (n == MARKER and marker is not None)
+                   and not self.owned(n, marker)]
         if foreign:
             raise InputError(self.path, "holds files dada did not write (or that changed since): "
                                         f"{', '.join(foreign)}; move them away, dada never "
                                         "replaces them")
 
-    def claim(self) -> None:
-        """Create the folder, remove our own leftovers, mark the folder ours (keeping what the
-        marker already records)."""
+    def claim(self, creating: Iterable[str] = (), inputs: Iterable = ()) -> None:
+        """Create the folder, mark it ours, record the sub-folders this run is about to create
+        (``creating``), and remove temporary files a killed run of ours left (never an input)."""
+        marker = self._read_marker()
+        if marker is not None:
+            for entry in os.listdir(self.path):
+                if self._leftover(entry) and not any(same_file(self.path / entry, i) for i in inputs if i):
+                    try:
+                        os.unlink(self.path / entry)
+                    except OSError:
+                        pass
         self.path.mkdir(parents=True, exist_ok=True)
-        for entry in os.listdir(self.path):
-            if self._leftover(entry):
-                try:
-                    os.unlink(self.path / entry)
-                except OSError:
-                    pass
-        marker = self._read_marker() or {"command": self.command, "files": {}}
-        marker["dirs"] = sorted(set(marker.get("dirs", [])) | set(self.dirs))
+        marker = marker or {"command": self.command, "files": {}, "dirs": []}
+        marker["dirs"] = sorted(set(marker["dirs"]) | set(creating))
+        io.write_json(self.marker, marker)
+
+    def record(self, names: Iterable[str]) -> None:
+        """Record what this run wrote outside a transaction: files by identity, sub-folders by
+        name (those that exist)."""
+        marker = self._read_marker() or {"command": self.command, "files": {}, "dirs": []}
+        for name in names:
+            path = self.path / name
+            if name in self.dirs and path.is_dir():
+                marker["dirs"] = sorted(set(marker["dirs"]) | {name})
+            elif path.is_file():
+                marker["files"][name] = [identity(path)]
         io.write_json(self.marker, marker)
 
     @contextmanager
@@ -222,7 +251,7 @@ class _Transaction:
 
     def commit(self) -> None:
         folder = self.folder
-        marker = folder._read_marker() or {"command": folder.command, "files": {}}
+        marker = folder._read_marker() or {"command": folder.command, "files": {}, "dirs": []}
         new = {name: identity(tmp) for name, tmp in self.staged}
         # first the marker knows both the old and the new files, so a kill between the renames
         # leaves every file recognised as ours; then the renames; then only the new ones
@@ -237,11 +266,12 @@ class _Transaction:
         io.write_json(folder.marker, marker)
 
 
-def replace_folder(staging: Path, out: Path) -> None:
-    """Move a complete ``staging`` folder to ``out``; an old ``out`` (checked to be ours) is
-    moved aside first and removed only once the new one is in place."""
+def replace_folder(staging: Path, out: Path, command: str) -> None:
+    """Move a complete ``staging`` folder to ``out``; an old ``out`` (checked again, just now, to
+    be ours) is moved aside first and removed only once the new one is in place."""
     old = None
     if os.path.lexists(out):
+        check_whole(out, command, force=True)
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
         os.replace(out, old)
     os.replace(staging, out)
@@ -251,34 +281,46 @@ def replace_folder(staging: Path, out: Path) -> None:
 
 
 def mark_all(folder: Path, command: str) -> None:
-    """Record every file under ``folder`` as written by ``command`` (a folder built whole, such
-    as a merged model, before it is moved into place)."""
-    files = {}
+    """Record every file and sub-folder under ``folder`` as written by ``command`` (a folder
+    built whole, such as a merged model, before it is moved into place)."""
+    files, dirs = {}, []
     for path in sorted(folder.rglob("*")):
-        if path.is_file() and path.name != MARKER:
-            files[str(path.relative_to(folder))] = [identity(path)]
-    io.write_json(folder / MARKER, {"command": command, "files": files})
+        name = str(path.relative_to(folder))
+        if path.is_symlink() or name == MARKER:
+            continue
+        if path.is_dir():
+            dirs.append(name)
+        elif path.is_file():
+            files[name] = [identity(path)]
+    io.write_json(folder / MARKER, {"command": command, "files": files, "dirs": dirs})
 
 
 def check_whole(folder: Path, command: str, *, force: bool) -> None:
     """``folder`` is about to be replaced whole: it must be missing, empty, or (with ``force``)
-    a folder ``command`` wrote, every file unchanged since."""
+    a folder ``command`` wrote, every file and folder in it unchanged since (a symlink never)."""
     if not os.path.lexists(folder):
         return
     if not folder.is_dir() or folder.is_symlink():
         raise InputError(folder, "exists and is not a folder dada wrote")
-    entries = [p for p in folder.rglob("*") if p.name != MARKER]
-    if not entries:
+    entries = [p for p in folder.rglob("*") if p.name != MARKER or p.parent != folder]
+    if not entries and not (folder / MARKER).exists():
         return
     if not force:
         raise InputError(folder, "exists and is not empty; pass --force to replace it")
-    owner = OwnedFolder(folder, command, ())
-    marker = owner._read_marker()
+    marker = read_marker(folder, command)
     if marker is None:
         raise InputError(folder, f"was not written by `{command}`; dada never deletes files it did "
                                  "not write: choose another output folder")
-    foreign = [str(p.relative_to(folder)) for p in entries
-               if not p.is_dir() and identity(p) not in marker["files"].get(str(p.relative_to(folder)), [])]
+
+    def ours(p: Path) -> bool:
+        name = str(p.relative_to(folder))
+        if p.is_symlink():
+            return False
+        if p.is_dir():
+            return name in marker["dirs"]
+        return identity(p) in marker["files"].get(name, [])
+
+    foreign = sorted(str(p.relative_to(folder)) for p in entries if not ours(p))
     if foreign:
         raise InputError(folder, "holds files dada did not write (or that changed since): "
-                                 f"{', '.join(sorted(foreign)[:5])}; move them away first")
+                                 f"{', '.join(foreign[:5])}; move them away first")

@@ -57,6 +57,15 @@ def file_ids(paths) -> list:
 WORKDIR_ENTRIES = (".steps", "logs", "data", "models", "train", "merge", "merged", "eval", "report.md")
 
 
+def _finished(marker: Path) -> dict:
+    """What a finished step recorded; {} (redo it) when missing or damaged."""
+    try:
+        done = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return done if isinstance(done, dict) else {}
+
+
 class StepRunner:
     def __init__(self, workdir: str | Path, echo: Callable[[str], None] = print, force: bool = False):
 
@@ -75,7 +84,7 @@ class StepRunner:
         chained over all of them, so a selection does not change what counts as finished."""
 
         self.folder.check()
-        self.folder.claim()
+        self.folder.claim(creating=(".steps", "logs"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         results: dict[str, dict] = {}
@@ -89,7 +98,7 @@ class StepRunner:
                 continue
             marker = self._marker(step)
             head = f"[{chosen.index(step) + 1}/{len(chosen)}] {step.name}: {step.command}"
-            done = json.loads(marker.read_text(encoding="utf-8")) if marker.exists() else {}
+            done = _finished(marker)
             if done.get("fingerprint") == fingerprint and not self.force:
                 results[step.name] = done
                 self.echo(f"{head}\n      skipped (finished earlier; delete {marker} to redo)")
@@ -107,6 +116,7 @@ class StepRunner:
             seconds = round(time.monotonic() - started, 2)
             summary = {**summary, "seconds": seconds, "fingerprint": fingerprint}
             io.write_json(marker, summary)
+            self.folder.record(WORKDIR_ENTRIES)  # what the step made at the top of the work folder
             results[step.name] = summary
             self.echo(f"      done in {seconds:.1f} s")
         return results

@@ -108,6 +108,20 @@ class FakeLLMServer:
                 self.end_headers()
                 self.wfile.write(body)
 
+            def do_GET(self):  # /v1/models, the pre-flight: faults apply as to a POST
+                fault = srv._next_fault()
+                if fault == "drop":
+                    self.close_connection = True
+                    self.connection.shutdown(2)
+                    return None
+                if fault in ("500", "401", "403", "503"):
+                    return self._send(int(fault), b'{"error": "boom"}')
+                if fault and fault.startswith("slow:"):
+                    time.sleep(float(fault.partition(":")[2]))
+                if self.path != "/v1/models":
+                    return self._send(404, b'{"error": "not found"}')
+                return self._send(200, json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode())
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
@@ -121,7 +135,7 @@ class FakeLLMServer:
                     self.close_connection = True
                     self.connection.shutdown(2)
                     return None
-                if fault in ("500", "401", "403"):
+                if fault in ("500", "401", "403", "503"):
                     return self._send(int(fault), b'{"error": "boom"}')
                 if fault and fault.startswith("429"):
                     after = fault.partition(":")[2] or "0"

@@ -8,6 +8,7 @@ only thing written while a run is in flight, and it only ever grows).
 from __future__ import annotations
 
 import statistics
+from collections import Counter
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,7 +167,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     started = time.monotonic()
     outdir = Path(outdir)
     folder = output_folder(outdir, options.force)
-    outputs.refuse_inputs([outdir / n for n in OUTPUTS] + [outdir / "cache" / STORE_NAME],
+    outputs.refuse_inputs([outdir / n for n in (*OUTPUTS, outputs.MARKER)] + [outdir / "cache" / STORE_NAME],
                           {"input": input_path, "style prompt": options.style_prompt})
     folder.check()
     template = load_template(options.style_prompt)
@@ -179,7 +180,8 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     stages = {"load": _stage_stats(n_read, loaded)}
     rejected = list(loaded.rejected)
 
-    folder.claim()
+    folder.claim(creating=("cache",) if backend.cacheable else (),
+                 inputs=(input_path, options.style_prompt))
     store = CompletionStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
     try:
         rewritten, throughput = rewrite(records, backend, template, store, options.progress,
@@ -206,23 +208,27 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         "rewrite": throughput, "elapsed_s": round(time.monotonic() - started, 3),
         "outputs": list(OUTPUTS),
     }
+    check_result(stats, rejected, options.max_failed_share)
     with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
         tx.write_jsonl("dada.jsonl", (r.output_row() for r in kept))
         tx.write_jsonl("rejected.jsonl", (r.output_row() for r in rejected))
         tx.write_text("README.md", card.dataset_card(stats, template, options))
         tx.write_json("stats.json", stats)
-    check_result(stats, outdir, options.max_failed_share)
     return BuildResult(outdir, kept, rejected, stats)
 
 
-def check_result(stats: dict, outdir: Path, max_failed_share: float) -> None:
-    """ResultError when the build kept nothing or too many records failed at the backend (the
-    outputs are written: rejected.jsonl says why; a rerun asks only for what is missing)."""
+def check_result(stats: dict, rejected: list[Rejection], max_failed_share: float) -> None:
+    """ResultError when the build kept nothing or too many records failed at the backend. Then
+    nothing is written (the outputs of an earlier run stay as they were); every rewrite that
+    came back is in the store, so a rerun asks only for the rest."""
     failed = stats["stages"]["rewrite"]["rejected"].get("backend_error", 0)
     asked = stats["stages"]["rewrite"]["in"]
-    where = f"see {outdir / 'rejected.jsonl'}"
+    after = "nothing written (earlier outputs are kept); rerun to ask only for what is missing"
     if asked and failed / asked > max_failed_share:
+        last = next((r.detail for r in reversed(rejected) if r.reason == "backend_error"), "")
         raise ResultError(f"{failed} of {asked} rewrites failed at the backend (more than "
-                          f"{max_failed_share:.0%}); {where}; rerun to ask for them again")
+                          f"{max_failed_share:.0%}; last error: {last}); {after}")
     if stats["kept"] == 0:
-        raise ResultError(f"no record was kept (of {stats['records_read']} read); {where}")
+        reasons = Counter(r.reason for r in rejected).most_common()
+        why = ", ".join(f"{reason} {n}" for reason, n in reasons) or "none"
+        raise ResultError(f"no record was kept (of {stats['records_read']} read; rejected: {why}); {after}")

@@ -93,7 +93,7 @@ def test_decompile_refuses_its_input_and_foreign_files(tmp_path):
     other = tmp_path / "pairs.jsonl"
     other.write_text("mine\n")
     result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(other)])
-    assert result.output == f"Error: {other}: exists and dada did not write it; pass --force to replace it\n"
+    assert result.output == f"Error: {other}: exists and dada did not write it (or it was changed since); pass --force to replace it\n"
     assert CliRunner().invoke(dada, ["decompile", str(src), "-o", str(other), "--force"]).exit_code == 0
     assert json.loads(other.read_text()) == {"input": "q", "output": "a"}
 
@@ -119,12 +119,20 @@ def test_transaction_leaves_old_outputs_when_a_write_fails(tmp_path):
     folder.check()  # still recognised as ours
 
 
-def test_claim_removes_leftover_temp_files(tmp_path):
+def test_claim_removes_only_its_own_leftover_temp_files(tmp_path):
     folder = OwnedFolder(tmp_path, "test", ("a.txt",))
-    (tmp_path / ".a.txt.k2j3.tmp").write_text("half")
+    (tmp_path / ".a.txt.notes.tmp").write_text("the user's")
+    (tmp_path / ".a.txt.k2j3abcd.tmp").write_text("half, but no marker: not provably ours")
+    with pytest.raises(InputError, match="is not empty"):
+        folder.check()
+    (tmp_path / ".a.txt.k2j3abcd.tmp").unlink()
+    folder = OwnedFolder(tmp_path, "test", ("a.txt",), force=True)
     folder.check()
     folder.claim()
-    assert os.listdir(tmp_path) == [MARKER]
+    (tmp_path / ".a.txt.k2j3abcd.tmp").write_text("half, left by a killed run of ours")
+    folder.check()
+    folder.claim()
+    assert sorted(os.listdir(tmp_path)) == [".a.txt.notes.tmp", MARKER]
 
 
 def test_refuse_inputs_for_folders(tmp_path):
@@ -173,8 +181,50 @@ def test_a_full_disk_leaves_the_earlier_outputs_whole(small, alpaca_path, mount_
 def test_a_rerun_removes_temp_files_left_by_a_killed_run(small, tmp_path):
     out = tmp_path / "out"
     assert _build(small, "-o", out).exit_code == 0
-    (out / ".dada.jsonl.x1y2.tmp").write_text("half a file")
-    (out / ".stats.json.q9.tmp").write_text("{")
+    (out / ".dada.jsonl.x1y2abcd.tmp").write_text("half a file")
+    (out / ".stats.json.q9_z0k3w.tmp").write_text("{")
     assert _build(small, "-o", out).exit_code == 0
     assert sorted(p.name for p in out.iterdir()) == [MARKER, "README.md", "dada.jsonl", "rejected.jsonl",
                                                      "stats.json"]
+
+
+def test_a_users_marker_named_file_is_never_replaced(small, tmp_path):
+    folder = tmp_path / "t2"
+    folder.mkdir()
+    (folder / MARKER).write_text(small.read_text())
+    as_input = _build(folder / MARKER, "-o", folder)
+    assert as_input.exit_code == 1
+    assert as_input.output == f"Error: {folder / MARKER}: is the input ({folder / MARKER}); write the output somewhere else\n"
+    forced = _build(small, "-o", folder, "--force")
+    assert forced.exit_code == 1 and "holds files dada did not write (or that changed since): .dada.json" in forced.output
+    assert (folder / MARKER).read_text() == small.read_text()
+
+
+def test_another_commands_folder_is_not_taken_over(small, tmp_path):
+    rep = tmp_path / "rep"
+    out = tmp_path / "out"
+    assert _build(small, "-o", out).exit_code == 0
+    result = CliRunner().invoke(dada, ["eval", "--dataset", str(out / "dada.jsonl"), "-o", str(rep),
+                                       "--no-charts", "--bootstrap", "5"])
+    assert result.exit_code == 0, result.output
+    forced = _build(small, "-o", rep, "--force")
+    assert forced.exit_code == 1 and ".dada.json" in forced.output
+    (rep / "report.md").write_text("my notes\n")  # the user's now: a rerun must not replace it
+    again = CliRunner().invoke(dada, ["eval", "--dataset", str(out / "dada.jsonl"), "-o", str(rep),
+                                      "--no-charts", "--bootstrap", "5"])
+    assert again.exit_code == 1 and "report.md" in again.output
+    assert (rep / "report.md").read_text() == "my notes\n"
+
+
+def test_check_whole_refuses_symlinks_and_folders_it_did_not_make(tmp_path):
+    out = tmp_path / "merged"
+    out.mkdir()
+    (out / "w.bin").write_text("x")
+    mark_all(out, "dada merge")
+    (out / "mine").mkdir()
+    with pytest.raises(InputError, match="mine; move them away"):
+        check_whole(out, "dada merge", force=True)
+    (out / "mine").rmdir()
+    (out / "link").symlink_to(tmp_path)
+    with pytest.raises(InputError, match="link; move them away"):
+        check_whole(out, "dada merge", force=True)

@@ -16,7 +16,7 @@ from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS
 from dada_plugin.axolotl.plan import BUILTIN, plan_for_config
 from dada_plugin.axolotl.validate import validate_axolotl_config
 from dada_plugin.errors import ConfigError
-from dada_plugin.io import load_yaml, write_text
+from dada_plugin.io import load_yaml, seal, write_text
 from dada_plugin.outputs import check_file
 from dada_plugin.seed import MIXTRAL_NAME, SEED_MERGE_BASE, SEED_MODEL, check_t
 from dada_plugin.settings import Settings, command_line, opt
@@ -255,7 +255,7 @@ def render(items: list[Item], title: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-HEADER = "# DADA seed recipe for axolotl 0.21"  # how a file dada wrote begins
+HEADER = "# DADA seed recipe for axolotl 0.21"
 
 
 def title(o: TrainSettings, trainable: int | None, memory_gb: float | None) -> str:
@@ -326,7 +326,8 @@ def write_config(o: TrainSettings, output) -> tuple[str, dict, Any]:
     """:func:`make_config`, written to ``output`` (never over an input or a file dada did not
     write, unless ``o.force``)."""
 
-    check_file(output, {"dataset": o.dataset, "base config": o.base_config}, force=o.force, ours=HEADER)
+    check_file(output, {"dataset": o.dataset, "base config": o.base_config, "model config": o.count_from},
+               force=o.force, sealed=True, within={"base model": o.base_model, "model config": o.count_from})
     text, cfg, plan = make_config(o)
-    write_text(output, text)
+    write_text(output, seal(text))
     return text, cfg, plan

@@ -26,7 +26,6 @@ from typing import Literal
 from dada_plugin.axolotl.strategy import row_lengths
 from dada_plugin.io import jsonl_rows
 from dada_plugin.mergekit.config import (
-    HEADER_MARK,
     build_slerp_config,
     write_merge_config,
 )
@@ -180,7 +179,7 @@ class DadaPlugin(BasePlugin):
 
         path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
         try:  # never over a file of the user's: the trained adapter matters more than the recipe
-            check_file(path, {}, ours=HEADER_MARK)
+            check_file(path, {}, sealed=True)
         except InputError as exc:
             LOG.warning("dada: SLERP recipe not written: %s", exc)
             return

@@ -7,7 +7,12 @@ from pathlib import Path
 
 from dada_plugin.errors import ConfigError
 from dada_plugin.eval.generate import compare_models, default_prompts, read_prompts
-from dada_plugin.eval.report import claim_folder, write_report
+from dada_plugin.eval.report import (
+    REPORT_DIRS,
+    REPORT_FILES,
+    claim_folder,
+    write_report,
+)
 from dada_plugin.eval.settings import MAX_BATCH, EvalSettings
 from dada_plugin.eval.sources import read_source
 from dataset_builders.rewrite import ClientOptions
@@ -29,15 +34,21 @@ def evaluate(settings: EvalSettings, output: str | Path) -> dict:
               "seed": settings.bootstrap_seed, "charts": settings.charts}
     if settings.dataset:
         columns = read_source(settings.dataset).columns
-        claim_folder(output, settings.force, {"dataset": settings.dataset})
+        folder = claim_folder(output, settings.force, {"dataset": settings.dataset})
         title = settings.title or f"Slop and diversity: {Path(settings.dataset).name}"
-        return {"paths": write_report(columns, output, title=title, **report), "failures": {}}
+        try:
+            return {"paths": write_report(columns, output, title=title, **report), "failures": {}}
+        finally:
+            folder.record(REPORT_FILES + REPORT_DIRS)
     if not settings.models:
         raise ConfigError("give either --dataset or at least one --model")
     prompts = prompt_set(settings)
-    claim_folder(output, settings.force, {"prompts": settings.prompts})
+    folder = claim_folder(output, settings.force, {"prompts": settings.prompts}, creating=("cache",))
     client = settings.model_dump(include=set(ClientOptions.model_fields))
     client["batch_size"] = settings.batch_size or min(len(prompts), MAX_BATCH)
-    return compare_models([f"{k}={v}" for k, v in settings.models.items()], prompts, output,
-                          ClientOptions(**client), progress=settings.progress, title=settings.title,
-                          **report)
+    try:
+        return compare_models([f"{k}={v}" for k, v in settings.models.items()], prompts, output,
+                              ClientOptions(**client), progress=settings.progress, title=settings.title,
+                              **report)
+    finally:
+        folder.record(REPORT_FILES + REPORT_DIRS)

@@ -15,7 +15,7 @@ from dada_plugin.eval.charts import write_charts
 from dada_plugin.eval.metrics import analyse
 from dada_plugin.eval.registry import METRICS
 from dada_plugin.io import write_json, write_text
-from dada_plugin.outputs import OwnedFolder, refuse_inputs
+from dada_plugin.outputs import MARKER, OwnedFolder, refuse_inputs
 
 TOP_ROWS = ("slop_words", "slop_trigrams", "antislop_phrases", "cross_prompt_trigrams")
 
@@ -90,18 +90,20 @@ def markdown(report: dict, title: str = "Slop and diversity report") -> str:
     return "\n".join(lines)
 
 
-OUTPUT_ENTRIES = ("report.md", "report.json", "charts", "generations.jsonl", "cache")
+REPORT_FILES = ("report.md", "report.json", "generations.jsonl")
+REPORT_DIRS = ("charts", "cache")
 
 
-def claim_folder(outdir: str | Path, force: bool = False, inputs: dict | None = None) -> None:
+def claim_folder(outdir: str | Path, force: bool = False, inputs: dict | None = None,
+                 creating: tuple[str, ...] = ()) -> OwnedFolder:
     """Check that ``outdir`` may take a report (new, empty, an earlier report folder, or with
     ``force`` one without report files in it; never over an input) and mark it as a report
-    folder."""
-
-    refuse_inputs([Path(outdir) / n for n in OUTPUT_ENTRIES], inputs or {})
-    folder = OwnedFolder(outdir, "dada eval", (), dirs=OUTPUT_ENTRIES, force=force)
+    folder; record what the run writes with ``folder.record(...)``."""
+    refuse_inputs([Path(outdir) / n for n in (*REPORT_FILES, *REPORT_DIRS, MARKER)], inputs or {})
+    folder = OwnedFolder(outdir, "dada eval", REPORT_FILES, dirs=REPORT_DIRS, force=force)
     folder.check()
-    folder.claim()
+    folder.claim(creating=creating)
+    return folder
 
 
 def write_report(samples_by_model: dict[str, list], outdir: str | Path, *,

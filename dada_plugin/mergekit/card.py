@@ -14,7 +14,7 @@ TAGS = ("mergekit", "merge", "axolotl", "dada")
 # Keys whose values are secrets, and secret-looking values anywhere (hf_..., sk-..., ghp_...,
 # "Bearer ...", "password=...", "--token VALUE").
 _SECRET_KEY = re.compile(r"(api[_-]?key|apikey|secret|passw(or)?d|passphrase|credential|token|"
-                         r"authori[sz]ation|private[_-]?key|cookie)", re.IGNORECASE)
+                         r"authori[sz]ation|private[_-]?key|cookie|(^|[_-])key$)", re.IGNORECASE)
 # tokenizer settings, not secrets
 _NOT_SECRET = re.compile(r"^(pad|bos|eos|unk|sep|cls|mask)_token(_id)?$|^(additional_)?special_tokens$|"
                          r"^(max|min|num)_\w*tokens?$|^\w*tokens?_(len|length|count|ids?)$|^tokeni[sz]er",
@@ -61,20 +61,35 @@ def _redact_lines(text: str) -> str:
     return "\n".join(lines)
 
 
-def _scrub(obj):
-    """The parsed YAML with every secret replaced (keys named like secrets, URL credentials,
-    secret-looking tokens, the value after a ``--token``-like flag), at any depth and in any
-    YAML style."""
+def _secrets(obj, found: set) -> set:
+    """The string values of secret keys anywhere in ``obj`` (an alias repeats them elsewhere)."""
     if isinstance(obj, dict):
-        return {k: REDACTED if secret_key(k) and v not in (None, True, False, "") else _scrub(v)
+        for k, v in obj.items():
+            if secret_key(k) and isinstance(v, str) and v:
+                found.add(v)
+            _secrets(v, found)
+    elif isinstance(obj, list):
+        for v in obj:
+            _secrets(v, found)
+    return found
+
+
+def _scrub(obj, secrets: frozenset = frozenset()):
+    """The parsed YAML with every secret replaced (keys named like secrets, their values
+    wherever else they appear, URL credentials, secret-looking tokens, the value after a
+    ``--token``-like flag), at any depth and in any YAML style."""
+    if isinstance(obj, dict):
+        return {k: REDACTED if secret_key(k) and v not in (None, True, False, "") else _scrub(v, secrets)
                 for k, v in obj.items()}
     if isinstance(obj, list):
         out = []
         for i, v in enumerate(obj):
             flag = i > 0 and isinstance(obj[i - 1], str) and _SECRET_FLAG.match(obj[i - 1])
-            out.append(REDACTED if flag and isinstance(v, str) else _scrub(v))
+            out.append(REDACTED if flag and isinstance(v, str) else _scrub(v, secrets))
         return out
-    return _redact_value(obj) if isinstance(obj, str) else obj
+    if isinstance(obj, str):
+        return REDACTED if obj in secrets else _redact_value(obj)
+    return obj
 
 
 def redact(text: str) -> str:
@@ -88,7 +103,7 @@ def redact(text: str) -> str:
         data = yaml.safe_load(text)
     except (yaml.YAMLError, RecursionError):
         return lined  # not YAML (a fragment): the line pass is all there is
-    clean = _scrub(data)
+    clean = _scrub(data, frozenset(_secrets(data, set())))
     try:
         if yaml.safe_load(lined) == clean:
             return lined

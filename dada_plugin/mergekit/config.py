@@ -11,7 +11,7 @@ from pathlib import Path
 
 from dada_plugin import seed
 from dada_plugin.errors import ConfigError
-from dada_plugin.io import write_text
+from dada_plugin.io import seal, write_text
 from dada_plugin.mergekit import models as M
 from dada_plugin.mergekit.lint import check_merge_config
 from dada_plugin.outputs import check_file
@@ -105,7 +105,9 @@ def write_settings_config(s, output) -> tuple[Path, dict]:
     """Write the config of ``s`` to ``output`` (never over a file dada did not write, unless
     ``s.force``)."""
 
-    check_file(output, {}, force=s.force, ours=HEADER_MARK)
+    refs = [r for r in (s.base, s.model, s.lora, s.tokenizer_source) if r and r not in ("base", "union", "model")]
+    read = {f"model {r}": part for r in refs for part in M.paths(r) if part}
+    check_file(output, {}, force=s.force, sealed=True, within=read)
     cfg = settings_config(s)
     return write_merge_config(cfg, output), cfg
 
@@ -144,9 +146,7 @@ def referenced_models(cfg: dict) -> list[str]:
 
 def write_merge_config(cfg: dict, path) -> Path:
     """Validate ``cfg`` (ConfigError listing every problem) and write it atomically as YAML."""
-
-
     problems = check_merge_config(cfg)
     if problems:
         raise ConfigError(problems, source=str(path))
-    return write_text(path, HEADER.format(name=Path(path).name) + dump_yaml(cfg))
+    return write_text(path, seal(HEADER.format(name=Path(path).name) + dump_yaml(cfg)))

@@ -15,8 +15,8 @@
 from __future__ import annotations
 
 import collections
-import glob
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from dada_plugin.errors import ConfigError, InputError, StepError
-from dada_plugin.io import load_yaml, umask, write_text
+from dada_plugin.io import load_yaml, seal, umask, write_text
 from dada_plugin.mergekit.card import model_card, redact
 from dada_plugin.mergekit.config import referenced_models
 from dada_plugin.mergekit.lint import inspect_config
@@ -37,6 +37,7 @@ from dada_plugin.outputs import (
     check_whole,
     check_writable,
     mark_all,
+    read_marker,
     refuse_inputs,
     replace_folder,
 )
@@ -113,6 +114,29 @@ def local_inputs(cfg: dict) -> dict[str, Path]:
     return found
 
 
+SCRATCH_MARK = ".dada-scratch"  # inside each scratch folder a merge makes beside OUT
+
+
+def _scratch(out: Path, kind: str) -> Path:
+    """A scratch folder beside ``out`` (staging, LoRA cache), marked as dada's."""
+    path = Path(tempfile.mkdtemp(prefix=f".{out.name}.{kind}-", dir=out.parent))
+    (path / SCRATCH_MARK).touch()
+    return path
+
+
+def remove_leftovers(out: Path) -> None:
+    """Remove what a killed merge into ``out`` left beside it: only folders of mkdtemp's shape
+    that dada marked (a scratch mark, or an old merge moved aside), never a user's."""
+    name = re.escape(out.name)
+    shape = re.compile(rf"^\.{name}\.(?:(partial|lora-cache)-[a-z0-9_]{{8}}|old-\d+)$")
+    for left in out.parent.iterdir():
+        m = shape.match(left.name)
+        if not m or left.is_symlink() or not left.is_dir():
+            continue
+        if (left / SCRATCH_MARK).is_file() or read_marker(left, COMMAND) is not None:
+            shutil.rmtree(left, ignore_errors=True)
+
+
 def _stream(cmd: list[str], env: dict, echo: Callable[[bytes], None] | None) -> tuple[int, str]:
     """Run ``cmd``, passing its output (tqdm bars included) to ``echo``; (exit code, tail)."""
     tail: collections.deque[bytes] = collections.deque(maxlen=64)
@@ -173,11 +197,9 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
     check_writable(out.parent)
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    for kind in ("partial", "lora-cache", "old"):  # left by a killed run
-        for left in out.parent.glob(f".{glob.escape(out.name)}.{kind}-*"):
-            shutil.rmtree(left, ignore_errors=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
-    cache = Path(tempfile.mkdtemp(prefix=f".{out.name}.lora-cache-", dir=out.parent))
+    remove_leftovers(out)
+    staging = _scratch(out, "partial")
+    cache = _scratch(out, "lora-cache")
     log = out.parent / f"{out.name}.mergekit.log"
     cmd = [sys.executable, "-m", "mergekit.scripts.run_yaml", str(config), str(staging),
            "--lora-merge-cache", str(cache),
@@ -186,9 +208,8 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
     try:
         code, tail = _stream(cmd, offline_env(), echo)
         if code != 0:
-
-            check_file(log, {}, ours=LOG_HEAD)  # never over a file of the user's
-            write_text(log, f"{LOG_HEAD}{tail}\n")
+            check_file(log, {}, sealed=True)  # never over a file of the user's
+            write_text(log, seal(f"{LOG_HEAD}{tail}\n"))
             last = tail.splitlines()[-1] if tail else "no output"
             raise StepError("mergekit", f"exit code {code}: {last}", log=str(log))
         copy_tokenizer(cfg, staging)
@@ -197,8 +218,9 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
             write_text(staging / "mergekit_config.yml", redact(config_text))
         write_text(staging / "README.md", model_card(cfg, config_text, out.name, axolotl_text))
         os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes 0700: the model is meant to be shared
+        (staging / SCRATCH_MARK).unlink()
         mark_all(staging, COMMAND)
-        replace_folder(staging, out)
+        replace_folder(staging, out, COMMAND)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(staging, ignore_errors=True)

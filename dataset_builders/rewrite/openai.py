@@ -24,6 +24,7 @@ RETRY_AFTER_CAP = 300.0
 ENDPOINT_PAUSE_CAP = 60.0
 CONNECT_TIMEOUT = 10.0     # a server that does not accept within this is not there
 PREFLIGHT_ATTEMPTS = 3
+PREFLIGHT_TIMEOUT = 10.0   # GET /models answers at once on a live server, busy or not
 DEAD_AFTER_S = 5.0         # the breaker needs this long without an answer, besides the streak
 log = logging.getLogger("dada")
 
@@ -139,8 +140,8 @@ class OpenAIBackend(Backend):
         asyncio.run(self._run(list(jobs), on_result))
 
     async def _run(self, jobs: list[Job], on_result) -> None:
-        """A pre-flight request per endpoint first (an endpoint that never answers is left out;
-        none answering stops the run), then one shared queue, ``concurrency`` workers per live
+        """A pre-flight ``GET /models`` per endpoint first (an endpoint that never answers is left
+        out; none answering stops the run), then one shared queue, ``concurrency`` workers per live
         endpoint. A failed attempt goes back on the queue after its backoff (any endpoint may
         take it) and pauses the endpoint that failed, longer the more it keeps failing. When
         every endpoint has failed ``max_consecutive_failures`` times in a row with no answer for
@@ -164,8 +165,8 @@ class OpenAIBackend(Backend):
         timeout = httpx.Timeout(o.timeout, connect=min(o.timeout, CONNECT_TIMEOUT))
         async with httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits) as client:
             try:
-                live = await self._preflight(client, endpoints, run)
-                workers = [asyncio.create_task(self._worker(client, ep, run, endpoints))
+                live = await self._preflight(client, endpoints)
+                workers = [asyncio.create_task(self._worker(client, ep, run, live))
                            for ep in live for _ in range(o.concurrency)]
                 try:
                     await asyncio.gather(*workers)
@@ -178,18 +179,13 @@ class OpenAIBackend(Backend):
         if run.fatal is not None:
             raise run.fatal
 
-    async def _preflight(self, client, endpoints: list[_Endpoint], run: "_RunState") -> list[_Endpoint]:
-        """One job per endpoint, a few quick attempts each, before fanning out: the endpoints
-        that answered (any HTTP answer but a 5xx), or BackendError when none did."""
-        probes = []
-        for ep in endpoints:
-            if run.queue.empty():
-                break
-            probes.append((ep, run.queue.get_nowait()))
-        alive = await asyncio.gather(*(self._probe(client, ep, item, run) for ep, item in probes))
-        if run.fatal is not None:
-            raise run.fatal
-        live = [ep for ep, ok in zip(endpoints, alive) if ok] + endpoints[len(probes):]
+    async def _preflight(self, client, endpoints: list[_Endpoint]) -> list[_Endpoint]:
+        """``GET /models`` on every endpoint, a few quick attempts each, before any paid request:
+        the endpoints that answered (any HTTP answer but a 5xx other than 503), or BackendError
+        when none did. A server that accepts connections but never answers is found within
+        PREFLIGHT_ATTEMPTS x PREFLIGHT_TIMEOUT seconds."""
+        alive = await asyncio.gather(*(self._probe(client, ep) for ep in endpoints))
+        live = [ep for ep, ok in zip(endpoints, alive) if ok]
         if not live:
             raise _dead_error(endpoints, f"no endpoint answered {PREFLIGHT_ATTEMPTS} pre-flight requests")
         for ep in endpoints:
@@ -197,27 +193,28 @@ class OpenAIBackend(Backend):
                 log.warning("left out %s: it did not answer (%s)", ep.url, ep.last_error)
         return live
 
-    async def _probe(self, client, ep: _Endpoint, item, run: "_RunState") -> bool:
-        job, _, started = item
+    async def _probe(self, client, ep: _Endpoint) -> bool:
+        import httpx
+
+        timeout = httpx.Timeout(min(self.options.timeout, PREFLIGHT_TIMEOUT))
         for attempt in range(PREFLIGHT_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(self.options.backoff * 2 ** (attempt - 1))
             try:
-                completion = await self._once(client, ep.url, job, started, attempt)
-            except _Retry as retry:
-                if retry.alive:  # a 429: the server is there; honour its Retry-After
-                    run.requeue((job, attempt + 1, started), retry.after or 0.0)
-                    await run.nap(retry.after or 0.0)
-                    return True
-                ep.failed(str(retry))
-                if attempt + 1 < PREFLIGHT_ATTEMPTS:
-                    await asyncio.sleep(self.options.backoff * 2 ** attempt)
+                resp = await client.get(f"{ep.url}/models", timeout=timeout)
+            except httpx.TimeoutException:
+                ep.failed("no answer (timeout)")
                 continue
-            except BackendError as exc:
-                run.stop(exc)
-                return False
-            ep.answered()
-            run.finish(job, completion)
-            return True
-        run.queue.put_nowait((job, PREFLIGHT_ATTEMPTS, started))  # for the live endpoints
+            except httpx.TransportError as exc:
+                ep.failed(f"connection error ({type(exc).__name__})")
+                continue
+            if resp.status_code in (401, 403):
+                raise BackendError(f"{ep.url}/models: HTTP {resp.status_code}; check the API key in "
+                                   f"${self.options.api_key_env}")
+            if resp.status_code >= 500 and resp.status_code != 503:
+                ep.failed(f"HTTP {resp.status_code}")
+                continue
+            return True  # it answers (503: still loading; 404: no /models route)
         return False
 
     async def _worker(self, client, ep: _Endpoint, run: "_RunState", endpoints: list[_Endpoint]) -> None:
@@ -268,16 +265,17 @@ class OpenAIBackend(Backend):
         except httpx.TransportError as exc:
             raise _Retry(f"connection error ({type(exc).__name__})") from None
         code = resp.status_code
-        if len(raw) > cap:
-            return Completion(None, "too_large", None, {"attempts": attempt + 1, "bytes_over": cap})
         if code in (401, 403):
             raise BackendError(f"{endpoint}: HTTP {code}; check the API key in ${self.options.api_key_env}")
         if code == 404:
             raise BackendError(f"{endpoint}: HTTP 404; check --base-url (usually ends in /v1) and --model")
-        if code == 429 or code >= 500:
-            raise _Retry(f"HTTP {code}", parse_retry_after(resp.headers.get("retry-after")), alive=code == 429)
+        if code == 429 or code >= 500:  # 429 and 503 (busy, loading): alive, not failing
+            raise _Retry(f"HTTP {code}", parse_retry_after(resp.headers.get("retry-after")),
+                         alive=code in (429, 503))
         if code != 200:
             return Completion(None, "error", f"HTTP {code}: {raw[:200].decode('utf-8', 'replace')}")
+        if len(raw) > cap:
+            return Completion(None, "too_large", None, {"attempts": attempt + 1, "bytes_over": cap})
         try:
             body = json.loads(raw)
             choice = body["choices"][0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from dada_plugin.errors import InputError
@@ -42,26 +43,44 @@ def render(template: str, question: str, answer: str) -> list[dict]:
     return [{"role": "user", "content": text}]
 
 
-ECHO_MIN_CHARS = 30
+ECHO_MIN_WORDS = 5
+_WORD = re.compile(r"\w+")
+_SENTENCE = re.compile(r"(?<=[.!?:;])\s+|\n+")
+_LABEL = re.compile(r"^\s*[\w][\w ]{0,30}:\s*$")
 
 
-def _squash(text: str) -> str:
-    return " ".join(text.split()).casefold()
+def _words(text: str) -> str:
+    """Words only, lower case: punctuation and layout do not hide an echo."""
+    return " ".join(_WORD.findall(text.casefold()))
 
 
 def echo_chunks(template: str) -> list[str]:
-    """The template's own fixed text (what is left without the question and answer), cut into
-    lines of at least ECHO_MIN_CHARS characters: a reply holding one of them echoes the prompt."""
+    """The template's own fixed text (what is left without the question and answer): each of
+    its sentences of at least ECHO_MIN_WORDS words, and (prefixed ``label:``) its label lines
+    such as ``Question:`` when there are two or more. A reply holding one of those sentences,
+    or every label on a line of its own, echoes the prompt."""
     fixed = template.replace("{question}", "\n").replace("{answer}", "\n")
-    chunks = [_squash(line) for line in fixed.splitlines()]
-    return [c for c in dict.fromkeys(chunks) if len(c) >= ECHO_MIN_CHARS]
+    chunks = [_words(p) for p in _SENTENCE.split(fixed)]
+    chunks = [c for c in dict.fromkeys(chunks) if len(c.split()) >= ECHO_MIN_WORDS]
+    labels = [line.strip().casefold() for line in fixed.splitlines() if _LABEL.match(line)]
+    return chunks + ([f"label:{'|'.join(labels)}"] if len(labels) >= 2 else [])
 
 
 def is_echo(reply: str, chunks: list[str], question: str, answer: str) -> bool:
-    """``reply`` repeats a chunk of the prompt's fixed text that the question and the original
-    answer do not hold (so a rewrite that keeps a long quote or code block is not an echo)."""
+    """``reply`` repeats a sentence of the prompt's fixed text that the question and the
+    original answer do not hold (so a rewrite that keeps a long quote or code block is not an
+    echo), or every one of its label lines."""
     if not chunks:
         return False
-    said = _squash(reply)
-    source = _squash(question) + "\n" + _squash(answer)
-    return any(c in said and c not in source for c in chunks)
+    said = _words(reply)
+    source = _words(question) + " | " + _words(answer)
+    for chunk in chunks:
+        if chunk.startswith("label:"):
+            lines = {line.strip().casefold() for line in reply.splitlines()}
+            labels = chunk[len("label:"):].split("|")
+            if all(label in lines for label in labels) and not all(
+                    label in {x.strip().casefold() for x in answer.splitlines()} for label in labels):
+                return True
+        elif chunk in said and chunk not in source:
+            return True
+    return False

@@ -199,7 +199,25 @@ def test_axolotl_config_refuses_unsafe_options_and_foreign_files(tmp_path):
     assert not out.exists()
     out.write_text("my own notes\n")
     result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out)])
-    assert result.output == f"Error: {out}: exists and dada did not write it; pass --force to replace it\n"
+    assert result.output == f"Error: {out}: exists and dada did not write it (or it was changed since); pass --force to replace it\n"
     assert out.read_text() == "my own notes\n"
     assert CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--force"]).exit_code == 0
     assert CliRunner().invoke(dada, ["axolotl-config", "-o", str(out)]).exit_code == 0  # its own file now
+    out.write_text(out.read_text().replace("num_epochs: 4", "num_epochs: 3"))  # tuned by hand
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out)])
+    assert result.exit_code == 1 and "(or it was changed since)" in result.output
+    assert "num_epochs: 3" in out.read_text()
+
+
+def test_axolotl_config_never_writes_into_the_model_it_reads(tmp_path, tiny_mixtral):
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(tiny_mixtral, model)
+    before = (model / "config.json").read_text()
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(model / "config.json"), "--base-model",
+                                       str(model), "--force"])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {model / 'config.json'}: lies inside the base model ({model}); "
+                             "write it somewhere else\n")
+    assert (model / "config.json").read_text() == before

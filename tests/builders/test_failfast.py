@@ -63,7 +63,7 @@ def test_a_dead_endpoint_beside_a_live_one_is_left_out(small, tmp_path):
 def test_circuit_breaker_stops_a_server_that_dies_mid_run(monkeypatch):
     monkeypatch.setattr(openai_backend, "DEAD_AFTER_S", 0.2)
     got = {}
-    with FakeLLMServer(faults=[None, None] + ["500"] * 10_000) as srv:
+    with FakeLLMServer(faults=[None, None, None] + ["500"] * 10_000) as srv:
         backend = get_backend("openai", BackendOptions(model="m", base_urls=[srv.url], concurrency=2,
                                                        backoff=0.01, max_retries=100))
         with pytest.raises(BackendError) as err:
@@ -98,7 +98,7 @@ def test_workers_parked_on_a_retry_do_not_outlive_the_work():
 
 @pytest.mark.parametrize("fault", ["empty", "null"])
 def test_an_empty_reply_is_retried_not_stored(fault):
-    with FakeLLMServer(faults=[None, fault, fault]) as srv:
+    with FakeLLMServer(faults=[None, None, fault, fault]) as srv:
         backend = get_backend("openai", BackendOptions(model="m", base_urls=[srv.url], concurrency=1,
                                                        backoff=0.01))
         got = {}
@@ -127,15 +127,15 @@ def test_an_echoed_prompt_is_rejected_and_a_long_code_answer_is_not(tmp_path):
 
 def test_retry_rejected_asks_again_and_keeps_the_old_answer(small, tmp_path):
     out = tmp_path / "out"
-    with FakeLLMServer(faults=[None, "length"]) as srv:
+    with FakeLLMServer(faults=[None, None, "length"]) as srv:
         first = build(small, "-o", out, "--base-url", srv.url, "--concurrency", "1")
         assert first.exit_code == 0, first.output
         assert '"truncated"' in (out / "rejected.jsonl").read_text()
         same = build(small, "-o", out, "--base-url", srv.url)
-        assert srv.requests == 5  # cached: a rerun does not ask again by itself
+        assert srv.requests == 6  # the pre-flight and 5; cached: a rerun asks nothing by itself
         again = build(small, "-o", out, "--base-url", srv.url, "--retry-rejected", "truncated")
     assert again.exit_code == 0, again.output
-    assert same.exit_code == 0 and srv.requests == 6
+    assert same.exit_code == 0 and srv.requests == 8
     assert len((out / "dada.jsonl").read_text().splitlines()) == 5
     stats = json.loads((out / "stats.json").read_text())
     assert stats["rewrite"]["retried_rejected"] == 1
@@ -145,13 +145,17 @@ def test_retry_rejected_asks_again_and_keeps_the_old_answer(small, tmp_path):
 
 def test_too_many_backend_failures_exit_non_zero_with_outputs_written(small, tmp_path):
     out = tmp_path / "out"
-    with FakeLLMServer(faults=[None] + ["500"] * 8) as srv:
+    with FakeLLMServer(faults=[None, None] + ["500"] * 8) as srv:
         result = build(small, "-o", out, "--base-url", srv.url, "--concurrency", "1",
                        "--max-retries", "1", "--max-consecutive-failures", "100")
     assert result.exit_code == 1
-    assert result.output == (f"Error: 4 of 5 rewrites failed at the backend (more than 20%); see "
-                             f"{out / 'rejected.jsonl'}; rerun to ask for them again\n")
-    assert len((out / "dada.jsonl").read_text().splitlines()) == 1
+    assert result.output == ("Error: 4 of 5 rewrites failed at the backend (more than 20%; last error: "
+                             "gave up after 2 attempts: HTTP 500); nothing written (earlier outputs are "
+                             "kept); rerun to ask only for what is missing\n")
+    assert not (out / "dada.jsonl").exists()
+    with FakeLLMServer() as srv:  # the server is back: only the 4 missing rewrites are asked for
+        assert build(small, "-o", out, "--base-url", srv.url).exit_code == 0
+    assert srv.answered == 4 and len((out / "dada.jsonl").read_text().splitlines()) == 5
 
 
 def test_a_huge_reply_is_rejected_as_too_large(small, tmp_path):
@@ -164,3 +168,57 @@ def test_a_huge_reply_is_rejected_as_too_large(small, tmp_path):
     rejected = [json.loads(line) for line in (tmp_path / "out" / "rejected.jsonl").read_text().splitlines()]
     assert [(r["id"].split("-")[0], r["reason"], r["detail"]) for r in rejected] == [
         ("1", "too_large", "reply over 100000 bytes")]
+
+
+def test_breaker_trips_when_the_only_live_endpoint_dies(monkeypatch):
+    """An endpoint left out at the pre-flight does not keep the breaker from tripping."""
+    monkeypatch.setattr(openai_backend, "DEAD_AFTER_S", 0.2)
+    with FakeLLMServer(faults=[None, None] + ["500"] * 10_000) as srv:
+        backend = get_backend("openai", BackendOptions(model="m", base_urls=[dead_url(), srv.url],
+                                                       concurrency=2, backoff=0.01, max_retries=100))
+        started = time.monotonic()
+        with pytest.raises(BackendError, match=f"every endpoint failed 5 times in a row: {srv.url}"):
+            backend.complete(jobs(20), lambda job, c: None)
+    assert time.monotonic() - started < 20
+
+
+def test_a_busy_server_answering_503_is_not_dead(monkeypatch):
+    monkeypatch.setattr(openai_backend, "DEAD_AFTER_S", 0.0)
+    with FakeLLMServer(faults=[None] + ["503"] * 8) as srv:
+        backend = get_backend("openai", BackendOptions(model="m", base_urls=[srv.url], concurrency=1,
+                                                       backoff=0.01, max_retries=20))
+        got = {}
+        backend.complete(jobs(2), lambda job, c: got.__setitem__(job.key, c))
+    assert all(c.ok for c in got.values()) and len(got) == 2
+
+
+def test_a_server_that_never_answers_fails_the_pre_flight(monkeypatch):
+    """It accepts connections (the kernel's backlog) but never replies: each pre-flight attempt
+    waits PREFLIGHT_TIMEOUT, not --timeout."""
+    import socket
+
+    monkeypatch.setattr(openai_backend, "PREFLIGHT_TIMEOUT", 0.3)
+    with socket.socket() as hole:
+        hole.bind(("127.0.0.1", 0))
+        hole.listen(16)
+        url = f"http://127.0.0.1:{hole.getsockname()[1]}/v1"
+        backend = get_backend("openai", BackendOptions(model="m", base_urls=[url], timeout=120,
+                                                       backoff=0.01))
+        started = time.monotonic()
+        with pytest.raises(BackendError) as err:
+            backend.complete(jobs(3), lambda job, c: None)
+    assert str(err.value) == f"no endpoint answered 3 pre-flight requests: {url} (no answer (timeout))"
+    assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize("reply,echo", [
+    ("Rewrite the answer below the way a toddler would say it. Four!", True),  # one sentence, other punctuation
+    ("Question:\nWhat is 2+2?\n\nAnswer:\nFour.", True),                        # the prompt's labels
+    ("Four! Two and two make four.", False),
+    ("-" * 40 + "\nFour.", False),
+    ("Answer: four. My question: why?", False),                                # labels inside lines
+])
+def test_echo_detection(reply, echo):
+    from dataset_builders.rewrite.prompt import DEFAULT_PROMPT, echo_chunks, is_echo
+
+    assert is_echo(reply, echo_chunks(DEFAULT_PROMPT), "What is 2+2?", "Two plus two is four.") is echo

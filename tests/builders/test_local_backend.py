@@ -1,32 +1,35 @@
 """The transformers backend on a tiny random Mixtral (real tokenizer): generation runs, every
 answer is stored, and a rerun asks for nothing."""
 
-import json
-
 import pytest
 
 from dada_plugin.errors import ResultError
+from dataset_builders.store import CompletionStore
 
 from dataset_builders.pipeline import build
 from dataset_builders.settings import BuildSettings
 
 
 @pytest.mark.slow
-def test_transformers_backend_generates_and_caches(alpaca_path, tiny_mixtral, tmp_path):
+def test_transformers_backend_generates_and_caches(alpaca_path, tiny_mixtral, tmp_path, monkeypatch):
     opts = BuildSettings(backend="transformers", limit=3, progress=False,
                          model=str(tiny_mixtral), max_new_tokens=4, temperature=0.0, batch_size=2)
-    stats = tmp_path / "out" / "stats.json"
     # a random model does not stop within 4 tokens: each rewrite is rejected as truncated, so
-    # nothing is kept: the run fails, with its outputs written
-    with pytest.raises(ResultError, match="no record was kept"):
+    # nothing is kept: the run fails and writes nothing, but every rewrite is stored
+    with pytest.raises(ResultError, match=r"no record was kept \(of 100 read; rejected: truncated 3, nooutput 1\)"):
         build(alpaca_path, tmp_path / "out", opts)
-    first = json.loads(stats.read_text())
-    assert first["rewrite"]["requested"] == 3
-    assert first["stages"]["rewrite"] == {"in": 3, "out": 0, "rejected": {"truncated": 3}}
-    with pytest.raises(ResultError):
+    assert not (tmp_path / "out" / "dada.jsonl").exists()
+    store = CompletionStore(tmp_path / "out" / "cache" / "rewrites.sqlite")
+    assert len(store) == 3
+    store.close()
+    from dataset_builders.rewrite.transformers_backend import TransformersBackend
+
+    def no_requests(self, jobs, on_result):
+        assert not list(jobs), "a stored rewrite was asked for again"
+
+    monkeypatch.setattr(TransformersBackend, "complete", no_requests)
+    with pytest.raises(ResultError, match="truncated 3"):  # all from the store
         build(alpaca_path, tmp_path / "out", opts)
-    second = json.loads(stats.read_text())
-    assert (second["rewrite"]["requested"], second["rewrite"]["cached"]) == (0, 3)
 
 
 def test_weights_fingerprint_changes_with_the_weights(tmp_path):

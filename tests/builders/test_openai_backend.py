@@ -30,7 +30,7 @@ def run_jobs(backend, n=3, prefix="q"):
 def test_retries_each_fault_then_succeeds(monkeypatch):
     monkeypatch.setenv("DADA_TEST_KEY", "sk-secret-123")
     faults = ["500", "429:0.3", "drop", "slow:5", "badjson"]
-    with FakeLLMServer(faults=faults) as srv:
+    with FakeLLMServer(faults=[None] + faults) as srv:  # the pre-flight GET /models is answered
         backend = get_backend("openai", options(srv.url, concurrency=1, max_retries=6,
                                                  api_key_env="DADA_TEST_KEY"))
         started = time.monotonic()
@@ -39,23 +39,23 @@ def test_retries_each_fault_then_succeeds(monkeypatch):
     assert {k: (c.text, c.finish_reason, c.error) for k, c in got.items()} == {
         "k0": ("Sure! Here's the answer: Answer 0.", "stop", None),
         "k1": ("Sure! Here's the answer: Answer 1.", "stop", None)}
-    assert srv.requests == 2 + len(faults)
+    assert srv.requests == 1 + 2 + len(faults)
     assert got["k0"].meta["attempts"] + got["k1"].meta["attempts"] == 2 + len(faults)
     assert elapsed >= 0.3 + 2.0  # honoured Retry-After and waited out the slow reply's timeout
     assert set(srv.auth_headers) == {"Bearer sk-secret-123"}
 
 
 def test_length_is_rejected_not_retried():
-    with FakeLLMServer(faults=["length"]) as srv:
+    with FakeLLMServer(faults=[None, "length"]) as srv:
         got = run_jobs(get_backend("openai", options(srv.url, concurrency=1)), n=1)
     assert (got["k0"].finish_reason, got["k0"].ok) == ("length", False)
-    assert srv.requests == 1
+    assert srv.requests == 2  # the pre-flight and the one request
 
 
 def test_gives_up_with_reason_after_max_retries():
-    with FakeLLMServer(faults=[None] + ["500"] * 3) as srv:  # the pre-flight request is answered
-        got = run_jobs(get_backend("openai", options(srv.url, concurrency=1, max_retries=2)), n=2)
-    assert got["k1"].error == "gave up after 3 attempts: HTTP 500"
+    with FakeLLMServer(faults=[None] + ["500"] * 3) as srv:  # the pre-flight is answered
+        got = run_jobs(get_backend("openai", options(srv.url, concurrency=1, max_retries=2)), n=1)
+    assert got["k0"].error == "gave up after 3 attempts: HTTP 500"
     assert srv.requests == 4
 
 

@@ -389,6 +389,8 @@ def test_shard_size_follows_ram(dtype, memory, size):
     ("notes: |\n  connect with password=hunter2 to the db\n", "hunter2"),
     ("args: [\"--token\", \"abcsecretvalue\", \"--epochs\", \"3\"]\n", "abcsecretvalue"),
     ("cmd: train --hf-token=abcsecretvalue --lr 2e-6\n", "abcsecretvalue"),
+    ("hub_token: &t s3cretvalue\nother: *t\n", "s3cretvalue"),
+    ("wandb_key: abcdef123456\naccess_key: qwerty98765\n", "abcdef123456"),
 ])
 def test_redact_any_yaml_style(text, secret):
     import yaml

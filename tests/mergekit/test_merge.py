@@ -203,12 +203,15 @@ def test_dada_merge_force_replaces_only_its_own_output(tiny_mixtral, tmp_path):
 def test_merge_cleans_what_a_killed_run_left(tiny_mixtral, tmp_path):
     config = tmp_path / "fold.yml"
     config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
-    for left in (".out.partial-abc", ".out.lora-cache-def"):
+    from dada_plugin.mergekit.run import SCRATCH_MARK
+
+    for left in (".out.partial-abcd1234", ".out.lora-cache-x_9y8z7w"):  # mkdtemp's shape, marked
         (tmp_path / left).mkdir()
+        (tmp_path / left / SCRATCH_MARK).touch()
         (tmp_path / left / "model.safetensors").write_bytes(b"half")
-    (tmp_path / ".outlet.partial-keep").mkdir()  # another output's: not ours to remove
+    (tmp_path / ".outlet.partial-keep1234").mkdir()  # another output's: not ours to remove
     run_merge(config, tmp_path / "out", echo=None)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".outlet.partial-keep", "fold.yml", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".outlet.partial-keep1234", "fold.yml", "out"]
 
 
 @pytest.mark.slow
@@ -231,3 +234,27 @@ def test_sigterm_during_merge_leaves_nothing_behind(tiny_mixtral, tmp_path):
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml"]
+
+
+def test_merge_leaves_a_users_folders_beside_out_alone(tiny_mixtral, tmp_path):
+    config = tmp_path / "fold.yml"
+    config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
+    for mine in (".out.old-backup", ".out.partial-mywork"):
+        (tmp_path / mine).mkdir()
+        (tmp_path / mine / "notes.txt").write_text("mine")
+    run_merge(config, tmp_path / "out", echo=None)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.old-backup", ".out.partial-mywork", "fold.yml", "out"]
+
+
+def test_merge_config_never_writes_into_a_model_it_reads(tiny_mixtral, tmp_path):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny_mixtral, copy)
+    before = (copy / "config.json").read_text()
+    result = CliRunner().invoke(dada, ["merge-config", "-o", str(copy / "config.json"), "--model", str(copy),
+                                       "--base", str(tiny_mixtral), "--force"])
+    assert result.exit_code == 1
+    assert result.stderr == (f"Error: {copy / 'config.json'}: lies inside the model {copy} ({copy}); "
+                             "write it somewhere else\n")
+    assert (copy / "config.json").read_text() == before

@@ -77,7 +77,8 @@ class Corpus:
     def token_record(self) -> np.ndarray:
         """Record index of every token position."""
         return self.cached("token_record", lambda: np.repeat(
-            np.arange(self.n_records), np.diff(self.bounds)))
+            np.arange(self.n_records, dtype=np.int32 if self.n_records < 2**31 else np.int64),
+            np.diff(self.bounds)))
 
     def record_of(self, positions: np.ndarray) -> np.ndarray:
         """Record index of each token position."""
@@ -118,12 +119,12 @@ class Corpus:
         if size <= 0:
             return np.zeros(0, np.uint64), np.zeros(0, np.int64)
         codes = ngram_hash(ids, n)
-        starts = np.arange(size)
-        if n > 1:
-            rec = np.repeat(np.arange(bounds.size - 1), np.diff(bounds))
-            keep = rec[:size] == rec[n - 1:]
-            codes, starts = codes[keep], starts[keep]
-        return codes, starts
+        if n == 1:
+            return codes, np.arange(size)
+        rec = (self.token_record if ids is self.ids else
+               np.repeat(np.arange(bounds.size - 1, dtype=np.int32), np.diff(bounds)))
+        starts = np.flatnonzero(rec[:size] == rec[n - 1:])  # n-grams inside one record
+        return codes[starts], starts
 
 
 def ngram_hash(ids: np.ndarray, n: int, starts: np.ndarray | None = None) -> np.ndarray:

@@ -50,7 +50,7 @@ def hits_per_1k_words(kind: str):
     return fn
 
 
-WINDOW_BLOCK = 1 << 20  # window starts computed at a time
+WINDOW_BLOCK = 1 << 18  # window starts computed at a time
 
 
 def window_distinct(ids: np.ndarray, window: int) -> np.ndarray:

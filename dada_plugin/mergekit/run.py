@@ -28,6 +28,7 @@ from dada_plugin.errors import ConfigError, InputError, StepError
 from dada_plugin.io import load_yaml, seal, umask, write_text
 from dada_plugin.mergekit.card import model_card, redact
 from dada_plugin.mergekit.config import referenced_models
+from dada_plugin.mergekit.layout import layout, output_layout, to_hub_layout
 from dada_plugin.mergekit.lint import inspect_config
 from dada_plugin.mergekit.models import path_kind, paths
 from dada_plugin.mergekit.settings import MergeSettings
@@ -212,6 +213,9 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
             write_text(log, seal(f"{LOG_HEAD}{tail}\n"))
             last = tail.splitlines()[-1] if tail else "no output"
             raise StepError("mergekit", f"exit code {code}: {last}", log=str(log))
+        models = [p for label, p in local_inputs(cfg).items() if label.startswith("model ")]
+        if output_layout(models) == "hub" and layout(staging) == "fused":
+            to_hub_layout(staging)  # the layout its inputs had, which llama.cpp & co. read
         copy_tokenizer(cfg, staging)
         config_text = config.read_text(encoding="utf-8")
         if not (staging / "mergekit_config.yml").exists():

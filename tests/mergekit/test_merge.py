@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from dada_plugin.cli import dada
 from dada_plugin.errors import ConfigError, InputError, StepError
+from dada_plugin.mergekit import config as C
 from dada_plugin.mergekit.config import build_lora_fold_config, write_merge_config
 from dada_plugin.mergekit.run import run_merge
 from dada_plugin.mergekit.settings import MergeSettings
@@ -93,7 +94,7 @@ def test_dada_merge_folds_lora_like_peft_with_a_fresh_cache(tiny_mixtral, tmp_pa
     assert result.stdout == f"merged model written to {out} (README.md holds the configs)\n"
 
     expected = peft_merged(tiny_mixtral, adapter)
-    merged = load_tensors(out)
+    merged = fused(load_tensors(out))  # written in the inputs' (Hub) layout
     assert sorted(merged) == sorted(expected)
     diff = max(float(np.abs(merged[k] - expected[k]).max()) for k in merged)
     print(f"max |mergekit fold - peft merge_and_unload| = {diff:.3g}")
@@ -118,7 +119,7 @@ def test_dada_merge_folds_lora_like_peft_with_a_fresh_cache(tiny_mixtral, tmp_pa
     run_merge(config, out, MergeSettings(force=True), echo=seen.append)
     assert b"Executing graph" in b"".join(seen)  # mergekit's progress was shown
     expected = peft_merged(tiny_mixtral, adapter)
-    merged = load_tensors(out)
+    merged = fused(load_tensors(out))  # written in the inputs' (Hub) layout
     assert max(float(np.abs(merged[k] - expected[k]).max()) for k in merged) < 1e-6
 
 
@@ -258,3 +259,25 @@ def test_merge_config_never_writes_into_a_model_it_reads(tiny_mixtral, tmp_path)
     assert result.stderr == (f"Error: {copy / 'config.json'}: lies inside the model {copy} ({copy}); "
                              "write it somewhere else\n")
     assert (copy / "config.json").read_text() == before
+
+
+def test_dada_merge_writes_the_inputs_layout_with_mergekits_numbers(tiny_mixtral, tiny_mixtral_b, tmp_path):
+    """mergekit writes the fused transformers-5 experts; dada writes what its inputs had (the
+    Hub layout llama.cpp reads), tensor for tensor the same model: equal logits in float32."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from dada_plugin.mergekit.layout import layout, tensor_names
+
+    config = write_merge_config(C.build_slerp_config(str(tiny_mixtral_b), str(tiny_mixtral), t=0.3,
+                                                     dtype="float32"), tmp_path / "slerp.yml")
+    raw = tmp_path / "raw"
+    run_mergekit_yaml(config, raw)
+    out = tmp_path / "out"
+    run_merge(config, out, echo=None)
+    assert (layout(raw), layout(out), layout(tiny_mixtral)) == ("fused", "hub", "hub")
+    assert sorted(tensor_names(out)) == sorted(tensor_names(tiny_mixtral))
+    ids = torch.tensor([[1, 733, 16289, 28793, 22557, 733, 28748, 16289, 28793]])
+    logits = [AutoModelForCausalLM.from_pretrained(str(d), dtype=torch.float32)(ids).logits
+              for d in (raw, out)]
+    assert torch.equal(logits[0], logits[1])

@@ -1,7 +1,7 @@
 # Set-up and entry points. `make demo` and `make test` work on a fresh machine.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= train,merge,eval,hf,test
+EXTRAS ?= train,merge,eval,hf,gguf,test
 DEMO_OUT ?= demo-out
 
 .PHONY: venv demo test bench clean

@@ -28,6 +28,7 @@ COMMANDS: dict[str, str] = {
     "merge": "dada_plugin.commands.merge:merge",
     "axolotl-config": "dada_plugin.commands.axolotl:axolotl_config",
     "plan": "dada_plugin.commands.axolotl:plan",
+    "gguf": "dada_plugin.commands.gguf:gguf",
 }
 
 _DISK_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EFBIG,

@@ -1,0 +1,289 @@
+"""``dada gguf``: a local Mixtral (or Mistral/Llama) folder -> one GGUF file llama.cpp runs.
+
+Built on llama.cpp's own Python library, the ``gguf`` package: its writer, its tensor-name map
+(``TensorNameMap``), its quantizers (``gguf.quants``: Q8_0 by default, the seed's) and its
+``SpecialVocab`` (BOS/EOS ids, the chat template). The conversion follows llama.cpp's
+``convert_hf_to_gguf.py`` for the ``llama`` architecture: q/k rows permuted for its RoPE, the
+experts of a layer stacked into ``ffn_{gate,down,up}_exps``, norms and the router kept in F32.
+Both expert layouts are read (the Hub's ``block_sparse_moe.experts.E.w1/w2/w3`` and
+transformers-5's fused ``mlp.experts.gate_up_proj/down_proj``).
+
+Memory: the tensor list is planned from the safetensors headers, then each output tensor is
+read, converted and written before the next (the largest is one layer's stacked experts), so a
+47B model converts on a box with far less RAM than its size. The file is written under a
+temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+from dada_plugin.errors import ConfigError, InputError
+from dada_plugin.io import file_mode, fsync_dir
+from dada_plugin.outputs import check_file
+from dada_plugin.settings import Settings, opt
+
+ARCHITECTURES = ("MixtralForCausalLM", "MistralForCausalLM", "LlamaForCausalLM")
+HUB_EXPERT = re.compile(r"^model\.layers\.(\d+)\.block_sparse_moe\.experts\.(\d+)\.(w[123])\.weight$")
+FUSED_EXPERT = re.compile(r"^model\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)$")
+FUSED_ROUTER = re.compile(r"^model\.layers\.(\d+)\.mlp\.gate\.weight$")
+EXPERT_TENSOR = {"w1": "FFN_GATE_EXP", "w2": "FFN_DOWN_EXP", "w3": "FFN_UP_EXP"}
+BLOCK = 32  # Q8_0 block: a row whose length is not a multiple falls back to F16, as llama.cpp does
+
+
+class GgufSettings(Settings):
+    """``dada gguf``'s options and the ``gguf:`` step of a ``dada run`` recipe."""
+
+    outtype: Literal["q8_0", "f16", "bf16", "f32"] = opt(
+        "q8_0", "Weight type: q8_0 (the seed's, ~8.5 bits per weight), f16, bf16 or f32 (norms and "
+                "the router stay f32, as llama.cpp's converter keeps them).", flag="--type")
+    name: str | None = opt(None, "general.name in the file [default: the model folder's name].")
+    force: bool = opt(False, "Replace OUTPUT if it exists.")
+
+
+@dataclass
+class Planned:
+    """One tensor of the output: its GGUF name, shape (numpy order), type and how to load it."""
+
+    name: str
+    shape: tuple[int, ...]
+    qtype: object
+    load: Callable[[], object]
+
+
+def _qtypes():
+    from gguf import GGMLQuantizationType as Q
+    from gguf import LlamaFileType as F
+
+    return {"q8_0": (Q.Q8_0, F.MOSTLY_Q8_0), "f16": (Q.F16, F.MOSTLY_F16),
+            "bf16": (Q.BF16, F.MOSTLY_BF16), "f32": (Q.F32, F.ALL_F32)}
+
+
+def read_model(folder: Path) -> tuple[dict, dict[str, tuple[Path, tuple[int, ...]]]]:
+    """(config.json, {tensor name: (shard, shape)}) from the safetensors headers only."""
+    from safetensors import safe_open
+
+    if not folder.is_dir():
+        raise InputError(folder, "not a folder")
+    try:
+        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(folder, "no config.json: not a Hugging Face model folder") from None
+    except (OSError, ValueError) as exc:
+        raise InputError(folder / "config.json", f"unreadable: {exc}") from None
+    arch = (config.get("architectures") or ["?"])[0]
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"{folder}: architecture {arch}: dada gguf converts {', '.join(ARCHITECTURES)}; "
+                          "for others use llama.cpp's convert_hf_to_gguf.py")
+    shards = sorted(folder.glob("*.safetensors"))
+    if not shards:
+        raise InputError(folder, "no *.safetensors weights")
+    tensors = {}
+    for shard in shards:
+        with safe_open(str(shard), "pt") as fh:
+            for name in fh.keys():
+                tensors[name] = (shard, tuple(fh.get_slice(name).get_shape()))
+    return config, tensors
+
+
+def _loader(shard: Path, name: str, transform=None):
+    def load():
+        from safetensors import safe_open
+
+        with safe_open(str(shard), "pt") as fh:
+            t = fh.get_tensor(name).float()
+        return (transform(t) if transform else t).numpy()
+    return load
+
+
+def permute(weights, n_head: int, n_head_kv: int | None = None):
+    """llama.cpp's row order for q/k (its RoPE pairs neighbouring values), as its converter."""
+    if n_head_kv is not None and n_head != n_head_kv:
+        n_head = n_head_kv
+    return (weights.reshape(n_head, 2, weights.shape[0] // n_head // 2, *weights.shape[1:])
+            .swapaxes(1, 2).reshape(weights.shape))
+
+
+def plan(config: dict, tensors: dict, outtype: str) -> list[Planned]:
+    """Every output tensor, in the order of the input's names (experts stacked per layer)."""
+    import gguf
+    import torch
+
+    q_type = _qtypes()[outtype][0]
+    n_layers = int(config["num_hidden_layers"])
+    n_head, n_kv = int(config["num_attention_heads"]), int(config.get("num_key_value_heads") or config["num_attention_heads"])
+    inter = int(config.get("intermediate_size", 0))
+    names = gguf.TensorNameMap(gguf.MODEL_ARCH.LLAMA, n_layers)
+    out: list[Planned] = []
+    experts: dict[tuple[int, str], dict[int, str]] = {}
+
+    def qtype_for(name: str, shape: tuple) -> object:
+        if len(shape) <= 1 or name.endswith("_norm.weight") or ".ffn_gate_inp." in name:
+            return gguf.GGMLQuantizationType.F32
+        if q_type == gguf.GGMLQuantizationType.Q8_0 and shape[-1] % BLOCK:
+            return gguf.GGMLQuantizationType.F16
+        return q_type
+
+    def add(name: str, shape: tuple, load) -> None:
+        out.append(Planned(name, shape, qtype_for(name, shape), load))
+
+    for hf_name, (shard, shape) in tensors.items():
+        if m := HUB_EXPERT.match(hf_name):
+            experts.setdefault((int(m.group(1)), m.group(3)), {})[int(m.group(2))] = hf_name
+            continue
+        if m := FUSED_EXPERT.match(hf_name):
+            bid, kind = int(m.group(1)), m.group(2)
+            fmt = gguf.TENSOR_NAMES
+            if kind == "gate_up_proj":  # [E, 2I, H]: w1 rows then w3 rows
+                e, two_i, h = shape
+                i = inter or two_i // 2
+                for key, part in (("FFN_GATE_EXP", slice(0, i)), ("FFN_UP_EXP", slice(i, two_i))):
+                    add(fmt[gguf.MODEL_TENSOR[key]].format(bid=bid) + ".weight", (e, i, h),
+                        _loader(shard, hf_name, lambda t, p=part: t[:, p, :].contiguous()))
+            else:  # down_proj [E, H, I]
+                add(fmt[gguf.MODEL_TENSOR.FFN_DOWN_EXP].format(bid=bid) + ".weight", shape,
+                    _loader(shard, hf_name))
+            continue
+        if m := FUSED_ROUTER.match(hf_name):
+            add(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.FFN_GATE_INP].format(bid=int(m.group(1))) + ".weight",
+                shape, _loader(shard, hf_name))
+            continue
+        new = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
+        if new is None:
+            raise ConfigError(f"tensor {hf_name}: no llama.cpp name for it (gguf's TensorNameMap)")
+        transform = None
+        if hf_name.endswith("q_proj.weight"):
+            transform = lambda t: permute(t, n_head, n_head)  # noqa: E731
+        elif hf_name.endswith("k_proj.weight"):
+            transform = lambda t: permute(t, n_head, n_kv)  # noqa: E731
+        add(new, shape, _loader(shard, hf_name, transform))
+
+    for (bid, w), by_expert in sorted(experts.items()):
+        order = [by_expert[e] for e in sorted(by_expert)]
+        shard, shape = tensors[order[0]]
+        shards = [tensors[n][0] for n in order]
+
+        def load(order=order, shards=shards):
+            return torch.stack([torch.from_numpy(_loader(s, n)()) for s, n in zip(shards, order)]).numpy()
+
+        name = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR[EXPERT_TENSOR[w]]].format(bid=bid) + ".weight"
+        add(name, (len(order), *shape), load)
+    return out
+
+
+def vocabulary(folder: Path, vocab_size: int) -> tuple[list[bytes], list[float], list[int]]:
+    """The SentencePiece vocabulary with scores and token types, as llama.cpp's converter
+    reads it (padded to the model's vocab_size)."""
+    import gguf
+    from sentencepiece import SentencePieceProcessor
+
+    model = folder / "tokenizer.model"
+    if not model.is_file():
+        raise InputError(folder, "no tokenizer.model (the SentencePiece vocabulary llama.cpp needs)")
+    sp = SentencePieceProcessor(model_file=str(model))
+    tokens, scores, types = [], [], []
+    for i in range(sp.vocab_size()):
+        kind = (gguf.TokenType.UNKNOWN if sp.is_unknown(i) else gguf.TokenType.CONTROL if sp.is_control(i)
+                else gguf.TokenType.UNUSED if sp.is_unused(i) else gguf.TokenType.BYTE if sp.is_byte(i)
+                else gguf.TokenType.NORMAL)
+        tokens.append(sp.id_to_piece(i).encode("utf-8"))
+        scores.append(sp.get_score(i))
+        types.append(int(kind))
+    for i in range(len(tokens), vocab_size):
+        tokens.append(f"[PAD{i}]".encode("utf-8"))
+        scores.append(-1000.0)
+        types.append(int(gguf.TokenType.UNUSED))
+    return tokens, scores, types
+
+
+def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSettings | None = None,
+                progress: Callable[[str], None] | None = None) -> Path:
+    """Write ``output`` (a GGUF file) from the model in ``model_dir``; returns its path."""
+    import gguf
+    from gguf.quants import quantize
+
+    from dataset_builders.template import CHAT_TEMPLATE
+
+    settings = settings or GgufSettings()
+    folder, output = Path(model_dir), Path(output)
+    check_file(output, {}, force=settings.force, within={"model": folder})
+    config, tensors = read_model(folder)
+    planned = plan(config, tensors, settings.outtype)
+    tokens, scores, types = vocabulary(folder, int(config.get("vocab_size") or 0))
+    file_type = _qtypes()[settings.outtype][1]
+
+    tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
+    try:
+        writer.add_name(settings.name or folder.name)
+        writer.add_context_length(int(config.get("max_position_embeddings", 4096)))
+        writer.add_embedding_length(int(config["hidden_size"]))
+        writer.add_block_count(int(config["num_hidden_layers"]))
+        writer.add_feed_forward_length(int(config.get("intermediate_size", 0)))
+        n_head = int(config["num_attention_heads"])
+        writer.add_head_count(n_head)
+        writer.add_head_count_kv(int(config.get("num_key_value_heads") or n_head))
+        writer.add_rope_dimension_count(int(config.get("head_dim") or config["hidden_size"] // n_head))
+        writer.add_rope_freq_base(float(config.get("rope_theta", 10000.0)))
+        writer.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-5)))
+        if config.get("num_local_experts"):
+            writer.add_expert_count(int(config["num_local_experts"]))
+            writer.add_expert_used_count(int(config["num_experts_per_tok"]))
+        writer.add_vocab_size(len(tokens))
+        writer.add_file_type(file_type)
+        if settings.outtype == "q8_0":
+            writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+        writer.add_tokenizer_model("llama")
+        writer.add_tokenizer_pre("default")
+        writer.add_token_list(tokens)
+        writer.add_token_scores(scores)
+        writer.add_token_types(types)
+        special = gguf.SpecialVocab(folder, n_vocab=len(tokens))
+        if special.chat_template is None:
+            special.chat_template = CHAT_TEMPLATE  # Mixtral-Instruct's, as dada compiles its data
+        special.add_to_gguf(writer, quiet=True)
+        for p in planned:
+            writer.add_tensor_info(p.name, *_tensor_info(p.shape, p.qtype))
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for i, p in enumerate(planned, 1):  # one tensor in memory at a time
+            data = p.load()
+            if p.qtype == gguf.GGMLQuantizationType.F16:
+                data = data.astype("float16")
+            elif p.qtype != gguf.GGMLQuantizationType.F32:
+                data = quantize(data, p.qtype)
+            writer.write_tensor_data(data)
+            del data
+            if progress:
+                progress(f"[{i}/{len(planned)}] {p.name} {p.qtype.name}")
+        writer.close()
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, output)
+        fsync_dir(output.parent)
+    except BaseException:
+        writer.close()
+        tmp.unlink(missing_ok=True)
+        raise
+    return output
+
+
+def _tensor_info(shape: tuple, qtype) -> tuple:
+    """(shape, dtype, nbytes, raw_dtype) for GGUFWriter.add_tensor_info, from the header alone:
+    plain types by element size, quantized ones (stored as bytes) by their byte shape."""
+    import gguf
+    import numpy as np
+    from gguf.quants import quant_shape_to_byte_shape
+
+    n = int(np.prod(shape)) if shape else 1
+    if qtype == gguf.GGMLQuantizationType.F32:
+        return shape, np.float32, 4 * n, None
+    if qtype == gguf.GGMLQuantizationType.F16:
+        return shape, np.float16, 2 * n, None
+    byte_shape = quant_shape_to_byte_shape(shape, qtype)
+    return byte_shape, np.uint8, int(np.prod(byte_shape)), qtype

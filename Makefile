@@ -1,7 +1,7 @@
 # Set-up and entry points. `make demo` and `make test` work on a fresh machine.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= train,merge,eval,hf,gguf,test
+EXTRAS ?= train,merge,eval,hf,gguf,llama,test
 DEMO_OUT ?= demo-out
 
 .PHONY: venv demo test bench clean
@@ -10,7 +10,7 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	test -x $(PY) || $$(scripts/python312.sh) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 venv: $(VENV)/.installed

@@ -229,7 +229,8 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
         writer.add_head_count(n_head)
         writer.add_head_count_kv(int(config.get("num_key_value_heads") or n_head))
         writer.add_rope_dimension_count(int(config.get("head_dim") or config["hidden_size"] // n_head))
-        writer.add_rope_freq_base(float(config.get("rope_theta", 10000.0)))
+        rope = config.get("rope_theta") or (config.get("rope_parameters") or {}).get("rope_theta")
+        writer.add_rope_freq_base(float(rope or 10000.0))  # transformers 5 nests it in rope_parameters
         writer.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-5)))
         if config.get("num_local_experts"):
             writer.add_expert_count(int(config["num_local_experts"]))

@@ -22,17 +22,39 @@ TINY_ARCH = dict(
 )
 
 
-def build_tiny_mixtral(directory: str | Path, seed: int = 0, **overrides) -> Path:
-    """Write a random tiny Mixtral (safetensors, float32) plus the real tokenizer to ``directory``."""
+# the last token of a Mixtral-Instruct prompt ("[/INST]" ends in "]") and the word the
+# answering stand-in says before it stops
+PROMPT_END, ANSWER_WORD, EOS = 28793, "▁Yes", 2
+
+
+def build_tiny_mixtral(directory: str | Path, seed: int = 0, answers: bool = False, **overrides) -> Path:
+    """Write a random tiny Mixtral (safetensors, float32) plus the real tokenizer to ``directory``.
+
+    ``answers``: a stand-in whose replies end (a random model never says EOS, so every reply
+    would be cut at the length limit): the hidden state's first dimension is made +10 after
+    every token but the prompt's last, and the output layer reads only that dimension for two
+    tokens, so after the prompt it says "Yes", then EOS."""
     import torch
     from transformers import MixtralConfig, MixtralForCausalLM
 
-
     directory = Path(directory)
     arch = {**TINY_ARCH, **overrides}
-    config = MixtralConfig(bos_token_id=1, eos_token_id=2, **arch)
+    config = MixtralConfig(bos_token_id=1, eos_token_id=EOS, **arch)
     torch.manual_seed(seed)
     model = MixtralForCausalLM(config).to(torch.float32)
+    if answers:
+        from sentencepiece import SentencePieceProcessor
+
+        from dataset_builders.tokens import v1_model_path
+
+        word = SentencePieceProcessor(model_file=str(v1_model_path())).piece_to_id(ANSWER_WORD)
+        with torch.no_grad():
+            embed, head = model.model.embed_tokens.weight, model.lm_head.weight
+            embed[:, 0] = 10.0
+            embed[PROMPT_END, 0] = -10.0
+            head[:, 0] = 0.0
+            head[EOS, 0] = 5.0
+            head[word, 0] = -5.0
     model.save_pretrained(str(directory), safe_serialization=True)
     write_hf_tokenizer(directory)
     return directory

@@ -5,6 +5,7 @@ backends: an OpenAI-compatible URL or a local transformers path)."""
 from __future__ import annotations
 
 import json
+from contextlib import ExitStack
 from pathlib import Path
 
 from dada_plugin import io
@@ -13,6 +14,7 @@ from dada_plugin.errors import BackendError, ConfigError, InputError, ResultErro
 from dada_plugin.eval.lists import benchmark_prompts
 from dada_plugin.eval.report import write_report
 from dada_plugin.io import loads_json
+from dada_plugin.llamacpp.serve import serve_gguf
 from dataset_builders.load import load
 from dataset_builders.rewrite import BackendOptions, Job, get_backend
 from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
@@ -21,8 +23,8 @@ N_SLOP_PROMPTS, N_ALPACA_PROMPTS = 12, 12
 
 
 def parse_model(spec: str) -> tuple[str, str, dict]:
-    """``NAME=URL`` (served model id = NAME), ``NAME=MODEL_ID@URL`` or ``NAME=PATH`` ->
-    (name, backend, BackendOptions fields)."""
+    """``NAME=URL`` (served model id = NAME), ``NAME=MODEL_ID@URL``, ``NAME=FILE.gguf`` (served
+    by llama.cpp) or ``NAME=PATH`` (transformers) -> (name, kind, BackendOptions fields)."""
     name, sep, target = spec.partition("=")
     if not sep or not name or not target:
         raise ConfigError(f"--model {spec!r}: expected NAME=URL, NAME=MODEL_ID@URL or NAME=PATH")
@@ -31,9 +33,24 @@ def parse_model(spec: str) -> tuple[str, str, dict]:
         return name, "openai", {"model": model_id, "base_urls": [url]}
     if target.startswith(("http://", "https://")):
         return name, "openai", {"model": name, "base_urls": [target]}
+    if target.endswith(".gguf") and Path(target).is_file():  # served by llama.cpp for the run
+        return name, "gguf", {"model": f"{name}@{file_fingerprint(target)}", "gguf": str(Path(target).resolve())}
     if not Path(target).is_dir():
-        raise ConfigError(f"--model {spec!r}: {target} is neither an http(s) URL nor a local model folder")
+        raise ConfigError(f"--model {spec!r}: {target} is neither an http(s) URL, a GGUF file nor a "
+                          "local model folder")
     return name, "transformers", {"model": str(Path(target).resolve())}
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """12 hex of sha256 over a file's size and first MiB: a new file under the same name is a
+    new model for the cache."""
+    import hashlib
+
+    path = Path(path)
+    h = hashlib.sha256(str(path.stat().st_size).encode())
+    with open(path, "rb") as fh:
+        h.update(fh.read(1 << 20))
+    return h.hexdigest()[:12]
 
 
 def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMPTS) -> list[str]:
@@ -84,16 +101,21 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
     rows = []
     try:
         for name, kind, fields in parsed:
-            backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
-            prefix = key_prefix(backend.identity(), "generate")
-            jobs = [Job(cache_key(prefix, p, ""), [{"role": "user", "content": p}]) for p in prompts]
             samples[name] = []
             failures[name] = 0
             try:
-                done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,
-                                     desc=f"generate [{name}]", progress=progress)
+                with ExitStack() as stack:
+                    if kind == "gguf":
+                        path = fields.pop("gguf")
+                        fields["base_urls"] = [stack.enter_context(serve_gguf(path, alias=fields["model"]))]
+                        kind = "openai"
+                    backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
+                    prefix = key_prefix(backend.identity(), "generate")
+                    jobs = [Job(cache_key(prefix, p, ""), [{"role": "user", "content": p}]) for p in prompts]
+                    done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,
+                                         desc=f"generate [{name}]", progress=progress)
             except BackendError as exc:
-                failures[name] = len(jobs)
+                failures[name] = len(prompts)
                 if errors is not None:
                     errors[name] = str(exc)
                 continue

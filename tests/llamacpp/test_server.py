@@ -1,0 +1,94 @@
+"""A real inference engine in the chain: llama.cpp (llama-cpp-python's OpenAI-compatible server)
+serving a tiny GGUF whose replies end ("Yes", then EOS), its chat template applied by the
+server. dada build rewrites through it (kill -9 mid-build, then a resume that asks only for what
+was not stored), and dada eval serves a GGUF itself and measures it."""
+
+import json
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.offline import offline_env
+
+pytest.importorskip("llama_cpp")
+pytest.importorskip("gguf")
+
+
+@pytest.fixture(scope="module")
+def answering_gguf(tmp_path_factory):
+    from dada_plugin.llamacpp.export import export_gguf
+    from dada_plugin.tiny import build_tiny_mixtral
+
+    root = tmp_path_factory.mktemp("answering")
+    build_tiny_mixtral(root / "model", seed=0, answers=True)
+    return export_gguf(root / "model", root / "tiny-answers.gguf")
+
+
+@pytest.fixture(scope="module")
+def server(answering_gguf):
+    from dada_plugin.llamacpp.serve import serve_gguf
+
+    with serve_gguf(answering_gguf, alias="tiny") as url:
+        yield url
+
+
+def build_args(src, out, url):
+    return ["build", str(src), "-o", str(out), "--backend", "openai", "--model", "tiny", "--base-url", url,
+            "--max-new-tokens", "8", "--no-progress"]
+
+
+def stored(out) -> int:
+    try:
+        with sqlite3.connect(out / "cache" / "rewrites.sqlite") as db:
+            return db.execute("SELECT COUNT(*) FROM completions").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+def test_build_through_llama_cpp_keeps_rows(server, alpaca_path, tmp_path):
+    result = CliRunner().invoke(dada, build_args(alpaca_path, tmp_path / "out", server) + ["--limit", "20"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (tmp_path / "out" / "dada.jsonl").read_text().splitlines()]
+    assert len(rows) >= 15 and {r["answer"] for r in rows} == {"Yes"}
+    assert rows[0]["text"] == f"<s>[INST] {rows[0]['question']} [/INST] Yes</s>"
+
+
+def test_kill_9_mid_build_then_resume_asks_only_for_the_rest(server, alpaca_path, tmp_path):
+    whole = tmp_path / "whole"
+    assert CliRunner().invoke(dada, build_args(alpaca_path, whole, server)).exit_code == 0
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "dada_plugin.cli", *build_args(alpaca_path, out, server),
+                             "--concurrency", "1"], env=offline_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while stored(out) < 10 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = stored(out)
+    assert 10 <= before < 99, before
+    result = CliRunner().invoke(dada, build_args(alpaca_path, out, server))
+    assert result.exit_code == 0, result.output
+    stats = json.loads((out / "stats.json").read_text())
+    assert (stats["rewrite"]["cached"], stats["rewrite"]["requested"]) == (before, 99 - before)
+    assert (out / "dada.jsonl").read_text() == (whole / "dada.jsonl").read_text()
+
+
+def test_eval_serves_a_gguf_and_measures_it(answering_gguf, tmp_path):
+    prompts = tmp_path / "prompts.txt"
+    prompts.write_text("\n".join(f"Tell me about lamp {i}." for i in range(5)))
+    out = tmp_path / "eval"
+    result = CliRunner().invoke(dada, ["eval", "-o", str(out), "--model", f"tiny={answering_gguf}",
+                                       "--prompts", str(prompts), "--max-new-tokens", "8", "--no-charts",
+                                       "--no-progress", "--bootstrap", "5"])
+    assert result.exit_code == 0, result.output
+    report = json.loads((out / "report.json").read_text())
+    assert report["models"]["tiny"]["sample_count"] == 5
+    rows = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
+    assert {r["output"].strip() for r in rows} == {"Yes"}

@@ -11,6 +11,11 @@ $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
 	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	# llama.cpp's own converter (in the llama-cpp-python source distribution), for the test that
+	# compares dada gguf's output with it
+	$(PY) -m pip download -q --no-binary :all: --no-deps -d $(VENV)/llama-cpp-src "llama-cpp-python==0.3.36"
+	tar xzf $(VENV)/llama-cpp-src/llama_cpp_python-0.3.36.tar.gz -C $(VENV)/llama-cpp-src --wildcards \
+	  '*/vendor/llama.cpp/convert_hf_to_gguf.py' '*/vendor/llama.cpp/conversion/*' '*/vendor/llama.cpp/gguf-py/*'
 	touch $@
 
 venv: $(VENV)/.installed

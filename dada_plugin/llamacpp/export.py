@@ -237,8 +237,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
             writer.add_expert_used_count(int(config["num_experts_per_tok"]))
         writer.add_vocab_size(len(tokens))
         writer.add_file_type(file_type)
-        if settings.outtype == "q8_0":
-            writer.add_quantization_version(gguf.GGML_QUANT_VERSION)
+        writer.add_quantization_version(gguf.GGML_QUANT_VERSION)  # as llama.cpp's converter does
         writer.add_tokenizer_model("llama")
         writer.add_tokenizer_pre("default")
         writer.add_token_list(tokens)

@@ -1,0 +1,43 @@
+"""dada gguf equals llama.cpp's own converter (convert_hf_to_gguf.py from the llama.cpp tree in
+the llama-cpp-python 0.3.36 source distribution, fetched by `make venv`) on the same merged
+folder: the same tensor names, shapes, types and bytes (Q8_0 included). The converter runs with
+the gguf-py vendored beside it (the published gguf 0.19.0 lacks a class it now uses), dada with
+the published package. Their metadata differ only in descriptive general.* keys the converter
+takes from the model card (base models, tags, size label) and the name's capital letter."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from dada_plugin.llamacpp.export import GgufSettings, export_gguf
+
+gguf = pytest.importorskip("gguf")
+CONVERTER = Path(sys.prefix) / "llama-cpp-src" / "llama_cpp_python-0.3.36" / "vendor" / "llama.cpp"
+DESCRIPTIVE = {"general.base_model.count", "general.size_label", "general.tags", "general.type", "general.name"}
+
+
+@pytest.mark.skipif(not (CONVERTER / "convert_hf_to_gguf.py").is_file(),
+                    reason=f"llama.cpp's converter not at {CONVERTER} (make venv fetches it)")
+@pytest.mark.parametrize("outtype", ["q8_0", "f16", "f32"])
+def test_same_file_as_llama_cpps_converter(tiny_mixtral, tmp_path, outtype):
+    ref = tmp_path / "ref.gguf"
+    proc = subprocess.run([sys.executable, str(CONVERTER / "convert_hf_to_gguf.py"), str(tiny_mixtral),
+                           "--outfile", str(ref), "--outtype", outtype], capture_output=True, text=True,
+                          cwd=CONVERTER, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    ours = export_gguf(tiny_mixtral, tmp_path / "ours.gguf", GgufSettings(outtype=outtype))
+    a, b = gguf.GGUFReader(str(ref)), gguf.GGUFReader(str(ours))
+    ta, tb = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
+    assert sorted(ta) == sorted(tb)
+    for name in ta:
+        assert [int(x) for x in ta[name].shape] == [int(x) for x in tb[name].shape], name
+        assert ta[name].tensor_type == tb[name].tensor_type, name
+        assert np.array_equal(np.array(ta[name].data), np.array(tb[name].data)), name
+    theirs = {k for k in a.fields if not k.startswith(("GGUF.", "general.base_model."))} - DESCRIPTIVE
+    mine = set(b.fields) - {k for k in b.fields if k.startswith("GGUF.")} - DESCRIPTIVE
+    assert theirs == mine
+    for key in theirs:
+        assert a.fields[key].contents() == b.fields[key].contents(), key

@@ -18,6 +18,7 @@ from dada_plugin import io
 from dada_plugin.axolotl.config import TrainSettings
 from dada_plugin.data import sample_path
 from dada_plugin.errors import InputError
+from dada_plugin.llamacpp.export import export_gguf
 from dada_plugin.mergekit.settings import MergeSettings
 from dada_plugin.run import Chain, Recipe, RunEval
 from dada_plugin.steps import Step, StepRunner
@@ -40,13 +41,14 @@ def shipped_config(name: str) -> Path:
 def demo_recipe(out: Path) -> Recipe:
     """The recipe ``dada run`` would take, with tiny stand-ins for the two Mixtrals."""
     itr, verdict = out / "models" / "itr-stand-in", out / "models" / "verdict-stand-in"
+    base_gguf = out / "models" / "itr-stand-in-Q8_0.gguf"
     return Recipe(
         workdir=str(out), base_model=str(itr),
         data=BuildSettings(input=str(sample_path()), backend="heuristic"),
         train=TrainSettings(base_config=str(shipped_config(TINY_CONFIG)), launcher="python",
                             overrides={"adapter": "qlora", "load_in_4bit": True}),
         merge=MergeSettings(base=str(verdict), t=0.5, dtype="float32"),
-        eval=RunEval(models={"base": str(itr)}, n_prompts=EVAL_PROMPTS, temperature=0.0,
+        eval=RunEval(models={"base": str(base_gguf)}, n_prompts=EVAL_PROMPTS, temperature=0.0,
                      max_new_tokens=EVAL_NEW_TOKENS),
     )
 
@@ -55,13 +57,17 @@ def demo_steps(out: Path) -> list[Step]:
     recipe = demo_recipe(out)
     itr, verdict = Path(recipe.base_model), Path(recipe.merge.base)
 
+    base_gguf = Path(recipe.eval.models["base"])
+
     def models():
         build_tiny_mixtral(itr, seed=0)
         build_tiny_mixtral(verdict, seed=1)
-        return {"itr": str(itr), "verdict": str(verdict)}
+        export_gguf(itr, base_gguf)  # the base, as llama.cpp serves it, for the side by side
+        return {"itr": str(itr), "verdict": str(verdict), "base_gguf": str(base_gguf)}
 
-    stand_ins = Step("models", "(GPU box: the real Mixtral-Instruct-ITR-8x7B and Verdict-8x7B; "
-                               "demo: tiny random stand-ins with the real tokenizer)", models)
+    stand_ins = Step("models", "(GPU box: the real Mixtral-Instruct-ITR-8x7B and Verdict-8x7B, and "
+                               "`dada gguf` of the base; demo: tiny random stand-ins with the real "
+                               "tokenizer)", models)
     return Chain(recipe).steps(extra=stand_ins)
 
 
@@ -106,12 +112,16 @@ def write_demo_report(out: Path, results: dict) -> Path:
               f"Trainable parameters: {trainable}; loss per step: "
               + ", ".join(f"{x:.4f}" for x in t["losses"]) + ".", "",
               "## 3. Merge (`mergekit-yaml`, SLERP t = 0.5)", "",
-              f"Merged model: {m['tensors']} tensors; model card: `{m['card']}`.", "",
-              "## 4. Evaluation", "", "### Dataset: original vs rewritten answers", ""]
+              f"Merged model: {m['tensors']} tensors in the Hub's Mixtral layout; model card: "
+              f"`{m['card']}`.", "",
+              "## 4. GGUF for llama.cpp (`dada gguf`, Q8_0)", "",
+              f"`{results['gguf']['gguf']}` ({results['gguf']['bytes']:,} bytes): llama.cpp serves it "
+              "below; `llama-server -m` it, or open it in koboldcpp.", "",
+              "## 5. Evaluation", "", "### Dataset: original vs rewritten answers", ""]
     lines += _metrics_table(out / "eval" / "dataset" / "report.json", KEY_METRICS)
     lines += ["", "Full report: `eval/dataset/report.md`; charts: `eval/dataset/charts/`.", "",
               "![slop words](eval/dataset/charts/slop_list_matches_per_1k_words.png)", "",
-              "### Models: base (ITR stand-in) vs merge", ""]
+              "### Models: base (ITR stand-in) vs merge, both Q8_0 GGUFs served by llama.cpp", ""]
     lines += _metrics_table(out / "eval" / "models" / "report.json", KEY_METRICS)
     lines += ["", "Full report: `eval/models/report.md`.", "", "## Step times", "",
               "| step | seconds |", "|---|---|"]

@@ -2,7 +2,8 @@
 
 Steps, in order: ``build`` (dada build) -> ``axolotl-config`` (writes WORKDIR/train/dada.yml) ->
 ``train`` (axolotl train) -> ``merge`` (mergekit SLERP of the adapter-folded model onto the
-partner) -> ``eval-dataset`` -> ``eval-models``. Each can be run alone (``--only``), skipped
+partner) -> ``gguf`` (Q8_0 by default, as the seed was tested) -> ``eval-dataset`` ->
+``eval-models`` (the merge served by llama.cpp). Each can be run alone (``--only``), skipped
 (``--skip``), and is skipped on a rerun once finished. ``dada demo`` is this chain on tiny
 stand-ins.
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 import re
 import shlex
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, model_validator
 
@@ -25,6 +27,7 @@ from dada_plugin.errors import ConfigError
 from dada_plugin.eval.evaluate import evaluate
 from dada_plugin.eval.settings import EvalSettings
 from dada_plugin.io import load_yaml
+from dada_plugin.llamacpp.export import GgufSettings, export_gguf
 from dada_plugin.mergekit.config import write_settings_config
 from dada_plugin.mergekit.run import run_merge
 from dada_plugin.mergekit.settings import CONFIG_FIELDS, RUN_FIELDS, MergeSettings
@@ -41,7 +44,11 @@ CHAIN_SET = {"train": ("base_model", "dataset", "output_dir", "prepared_path", "
 
 
 class RunEval(EvalSettings):
-    include_merge: bool = opt(True, "Also evaluate WORKDIR/merged as the model 'merge'.", cli=False)
+    include_merge: bool = opt(True, "Also evaluate the merge as the model 'merge'.", cli=False)
+    merge_via: Literal["llama.cpp", "transformers"] = opt(
+        "llama.cpp", "How the merge is evaluated: its GGUF served by llama.cpp (the gguf step's "
+                     "file, as the seed's model was tested) or the merged folder with transformers.",
+        cli=False)
 
 
 class Recipe(Settings):
@@ -50,6 +57,7 @@ class Recipe(Settings):
     data: BuildSettings
     train: TrainSettings = Field(default_factory=TrainSettings)
     merge: MergeSettings = Field(default_factory=MergeSettings)
+    gguf: GgufSettings = Field(default_factory=GgufSettings)
     eval: RunEval = Field(default_factory=RunEval)
 
     @model_validator(mode="after")
@@ -113,6 +121,7 @@ class Chain:
         self.merge_yaml = self.work / "merge" / "slerp.yml"
         self.merged = self.work / "merged"
         self.eval_dir = self.work / "eval"
+        self.gguf_file = self.work / "gguf" / f"merged-{recipe.gguf.outtype.upper()}.gguf"
         self.log_dir = self.work / "logs"
         r = recipe
         self.build_settings = r.data
@@ -128,9 +137,9 @@ class Chain:
                                          progress=False)
         models = dict(r.eval.models)
         if r.eval.include_merge:
-            models["merge"] = str(self.merged)
+            models["merge"] = str(self.gguf_file if r.eval.merge_via == "llama.cpp" else self.merged)
         self.models_eval = EvalSettings(**{
-            **r.eval.model_dump(exclude={"include_merge"}, exclude_unset=True), "models": models,
+            **r.eval.model_dump(exclude={"include_merge", "merge_via"}, exclude_unset=True), "models": models,
             "title": r.eval.title or f"Models: {', '.join(models)}"})
 
     # -- the commands each step runs, rendered from its settings ----------------------------
@@ -148,6 +157,7 @@ class Chain:
                                   self.merge_settings, skip=(*RUN_FIELDS, "force"))
             + " && " + command_line(["dada", "merge", str(self.merge_yaml), str(self.merged)],
                                     self.merge_settings, skip=CONFIG_FIELDS),
+            "gguf": command_line(["dada", "gguf", str(self.merged), "-o", str(self.gguf_file)], self.r.gguf),
             "eval-dataset": command_line(["dada", "eval", "-o", str(self.eval_dir / "dataset")],
                                          self.dataset_eval),
             "eval-models": command_line(["dada", "eval", "-o", str(eval_models)], self.models_eval),
@@ -175,6 +185,10 @@ class Chain:
         tensors = sum(len(safe_open(str(f), "np").keys()) for f in self.merged.glob("*.safetensors"))
         return {"config": str(self.merge_yaml), "tensors": tensors, "card": str(self.merged / "README.md")}
 
+    def gguf(self):
+        export_gguf(self.merged, self.gguf_file, self.r.gguf)
+        return {"gguf": str(self.gguf_file), "bytes": self.gguf_file.stat().st_size}
+
     def eval_dataset(self):
         evaluate(self.dataset_eval, self.eval_dir / "dataset")
         return {"report": str(self.eval_dir / "dataset" / "report.md")}
@@ -198,6 +212,7 @@ class Chain:
                  reads=(r.train.base_config, r.base_model)),
             Step("train", cmd["train"], self.train, training, reads=(r.base_model,)),
             Step("merge", cmd["merge"], self.merge, training, reads=(r.base_model, r.merge.base, self.adapter)),
+            Step("gguf", cmd["gguf"], self.gguf, {**training, "gguf": r.gguf.model_dump()}),
             Step("eval-dataset", cmd["eval-dataset"], self.eval_dataset, self.dataset_eval.model_dump()),
             Step("eval-models", cmd["eval-models"], self.eval_models, self.models_eval.model_dump(),
                  reads=(r.eval.prompts, *r.eval.models.values())),

@@ -11,7 +11,7 @@ from dada_plugin.cli import dada
 from dada_plugin.errors import StepError
 from dada_plugin.steps import Step, StepRunner
 
-STEPS = ["build", "models", "axolotl-config", "train", "merge", "eval-dataset", "eval-models"]
+STEPS = ["build", "models", "axolotl-config", "train", "merge", "gguf", "eval-dataset", "eval-models"]
 
 
 @pytest.mark.demo
@@ -20,7 +20,7 @@ def test_demo_end_to_end_and_rerun_skips(tmp_path):
     out = tmp_path / "demo"
     result = CliRunner().invoke(dada, ["demo", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    heads = re.findall(r"^\[(\d)/7\] ([a-z-]+): ", result.output, re.M)
+    heads = re.findall(r"^\[(\d)/8\] ([a-z-]+): ", result.output, re.M)
     assert [name for _, name in heads] == STEPS
     assert "axolotl train " in result.output and "dada merge " in result.output
     assert result.output.endswith(f"report: {out / 'report.md'}\n")
@@ -38,10 +38,12 @@ def test_demo_end_to_end_and_rerun_skips(tmp_path):
     assert (out / "eval" / "dataset" / "charts" / "slop_list_matches_per_1k_words.png").read_bytes()[:4] == b"\x89PNG"
     models = json.loads((out / "eval" / "models" / "report.json").read_text())
     assert set(models["models"]) == {"base", "merge"}
+    assert models["models"]["merge"]["sample_count"] == 6  # the merge's Q8_0 GGUF, served by llama.cpp
+    assert (out / "gguf" / "merged-Q8_0.gguf").read_bytes()[:4] == b"GGUF"
 
     again = CliRunner().invoke(dada, ["demo", "-o", str(out)])
     assert again.exit_code == 0, again.output
-    assert again.output.count("skipped (finished earlier") == 7
+    assert again.output.count("skipped (finished earlier") == 8
 
 
 def test_failed_step_names_itself_and_its_log(tmp_path):

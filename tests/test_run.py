@@ -53,7 +53,7 @@ def test_bad_recipe_one_line_per_field(tmp_path):
 def test_dry_run_and_step_selection(tmp_path):
     path = write_recipe(tmp_path)
     work = tmp_path / "work"
-    result = CliRunner().invoke(dada, ["run", str(path), "--dry-run", "--skip", "train,merge,eval-models"])
+    result = CliRunner().invoke(dada, ["run", str(path), "--dry-run", "--skip", "train,merge,gguf,eval-models"])
     assert result.exit_code == 0, result.output
     assert result.output == (
         f"[1/3] build: dada build {tmp_path / 'alpaca.json'} -o {work / 'data'}\n"
@@ -65,7 +65,7 @@ def test_dry_run_and_step_selection(tmp_path):
     bad = CliRunner().invoke(dada, ["run", str(path), "--only", "build,deploy"])
     assert bad.exit_code == 1
     assert bad.output == ("Error: unknown step(s): deploy; steps are: build, axolotl-config, train, merge, "
-                          "eval-dataset, eval-models\n")
+                          "gguf, eval-dataset, eval-models\n")
 
 
 def test_real_steps_build_config_eval(tmp_path, alpaca_path):

@@ -13,7 +13,7 @@ def _names(value: str | None) -> list[str] | None:
 
 @click.command("run", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("recipe", type=click.Path(dir_okay=False))
-@click.option("--only", help="Comma-separated steps to run (build, axolotl-config, train, merge, "
+@click.option("--only", help="Comma-separated steps to run (build, axolotl-config, train, merge, gguf, "
                              "eval-dataset, eval-models).")
 @click.option("--skip", help="Comma-separated steps to leave out.")
 @click.option("--force", is_flag=True, help="Redo finished steps instead of skipping them.")
@@ -21,7 +21,7 @@ def _names(value: str | None) -> list[str] | None:
 def run(recipe, only, skip, force, dry_run):
     """The whole DADA chain for real models from one recipe file.
 
-    Steps: build -> axolotl-config -> train -> merge -> eval-dataset -> eval-models; each is
+    Steps: build -> axolotl-config -> train -> merge -> gguf -> eval-dataset -> eval-models; each is
     skipped on a rerun once finished (delete WORKDIR/.steps/NAME.json or pass --force to redo).
 
     Example usage:

@@ -217,6 +217,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
     tokens, scores, types = vocabulary(folder, int(config.get("vocab_size") or 0))
     file_type = _qtypes()[settings.outtype][1]
 
+    output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     try:

@@ -108,14 +108,21 @@ class FakeLLMServer:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def do_GET(self):  # /v1/models, the pre-flight: faults apply as to a POST
-                fault = srv._next_fault()
+            def _failed(self, fault: str | None) -> bool:
+                """Answer a dropped connection or an error status; True when it did."""
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
-                    return None
+                    return True
                 if fault in ("500", "401", "403", "503"):
-                    return self._send(int(fault), b'{"error": "boom"}')
+                    self._send(int(fault), b'{"error": "boom"}')
+                    return True
+                return False
+
+            def do_GET(self):  # /v1/models, the pre-flight: faults apply as to a POST
+                fault = srv._next_fault()
+                if self._failed(fault):
+                    return None
                 if fault and fault.startswith("slow:"):
                     time.sleep(float(fault.partition(":")[2]))
                 if self.path != "/v1/models":
@@ -131,12 +138,8 @@ class FakeLLMServer:
                     srv.bodies.append(body)
                 if self.path != "/v1/chat/completions":
                     return self._send(404, b'{"error": "not found"}')
-                if fault == "drop":
-                    self.close_connection = True
-                    self.connection.shutdown(2)
+                if self._failed(fault):
                     return None
-                if fault in ("500", "401", "403", "503"):
-                    return self._send(int(fault), b'{"error": "boom"}')
                 if fault and fault.startswith("429"):
                     after = fault.partition(":")[2] or "0"
                     return self._send(429, b'{"error": "slow down"}', {"Retry-After": after})

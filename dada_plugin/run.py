@@ -132,9 +132,10 @@ class Chain:
         self.merge_settings = r.merge.model_copy(update={
             "method": "slerp", "model": r.base_model, "lora": str(self.adapter),
             "axolotl_config": str(self.axolotl_yaml), "force": True})
-        self.dataset_eval = EvalSettings(dataset=str(self.data / "dada.jsonl"),
-                                         title="Dataset: original vs rewritten answers",
-                                         progress=False)
+        self.dataset_eval = EvalSettings(
+            dataset=str(self.data / "dada.jsonl"), title="Dataset: original vs rewritten answers",
+            progress=False, **r.eval.model_dump(include={"bootstrap", "bootstrap_seed",
+                                                         "legacy_normalization", "charts"}))
         models = dict(r.eval.models)
         if r.eval.include_merge:
             models["merge"] = str(self.gguf_file if r.eval.merge_via == "llama.cpp" else self.merged)
@@ -180,7 +181,8 @@ class Chain:
     def merge(self):
         from safetensors import safe_open
 
-        write_settings_config(self.merge_settings, self.merge_yaml)
+        # as the printed merge-config runs it: never over a slerp.yml the user edited
+        write_settings_config(self.merge_settings.model_copy(update={"force": False}), self.merge_yaml)
         run_merge(self.merge_yaml, self.merged, self.merge_settings)
         tensors = sum(len(safe_open(str(f), "np").keys()) for f in self.merged.glob("*.safetensors"))
         return {"config": str(self.merge_yaml), "tensors": tensors, "card": str(self.merged / "README.md")}
@@ -217,7 +219,9 @@ class Chain:
             Step("eval-models", cmd["eval-models"], self.eval_models, self.models_eval.model_dump(),
                  reads=(r.eval.prompts, *r.eval.models.values())),
         ]
-        return steps[:1] + [extra] + steps[1:] if extra else steps
+        if extra:  # the demo's stand-in models, right after build
+            steps.insert([s.name for s in steps].index("build") + 1, extra)
+        return steps
 
 
 def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | None = None) -> list[str]:

@@ -74,14 +74,24 @@ def _click_type(base):
     return {int: int, float: float, str: str}.get(base, str)
 
 
-def _parse_pairs(ctx, param, values):
-    pairs = {}
-    for value in values or ():
-        key, sep, val = value.partition("=")
-        if not sep or not key:
-            raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx=ctx, param=param)
-        pairs[key] = val
-    return pairs
+def _pairs(as_yaml: bool):
+    """A click callback for ``NAME=VALUE`` options (``as_yaml``: each value read as YAML, as it
+    would be in a recipe, so ``--set load_in_4bit=true`` is a boolean)."""
+    def parse(ctx, param, values):
+        import yaml
+
+        pairs = {}
+        for value in values or ():
+            key, sep, val = value.partition("=")
+            if not sep or not key:
+                raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx=ctx, param=param)
+            try:
+                pairs[key] = yaml.safe_load(val) if as_yaml else val
+            except yaml.YAMLError as exc:
+                raise click.BadParameter(f"{value!r}: the value is not YAML ({getattr(exc, 'problem', exc)})",
+                                         ctx=ctx, param=param) from None
+        return pairs
+    return parse
 
 
 def cli_fields(model: type[BaseModel], skip: tuple[str, ...] = ()) -> dict[str, FieldInfo]:
@@ -112,7 +122,7 @@ def options(model: type[BaseModel], *, skip: tuple[str, ...] = (), first: tuple[
             item = typing.get_args(base)[0] if typing.get_args(base) else str
             kw.update(multiple=True, type=_click_type(item), default=())
         elif origin is dict:
-            kw.update(multiple=True, callback=_parse_pairs, default=())
+            kw.update(multiple=True, callback=_pairs(typing.get_args(base)[1:] != (str,)), default=())
         else:
             kw.update(type=_click_type(base), default=default,
                       show_default=default is not None and default != "")
@@ -143,8 +153,17 @@ def _text(value) -> str:
     return str(value)
 
 
+def _yaml(value) -> str:
+    """A value as one line of YAML that reads back as the same value ("yes" stays a string)."""
+    import yaml
+
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000).strip()
+    return text[:-len("...")].strip() if text.endswith("...") else text
+
+
 def arguments(settings: BaseModel, *, skip: tuple[str, ...] = ()) -> list[str]:
-    """The options that give ``settings`` back (only those that differ from the defaults)."""
+    """The options that give ``settings`` back (only those that differ from the defaults; a
+    None where the default is not None is given as ``''``)."""
     argv: list[str] = []
     for name, info in cli_fields(type(settings), skip).items():
         value = getattr(settings, name)
@@ -158,10 +177,11 @@ def arguments(settings: BaseModel, *, skip: tuple[str, ...] = ()) -> list[str]:
             for item in value:
                 argv += [flag, _text(item)]
         elif typing.get_origin(base) is dict:
+            as_yaml = typing.get_args(base)[1:] != (str,)
             for key, item in value.items():
-                argv += [flag, f"{key}={_text(item)}"]
-        elif value is not None:
-            argv += [flag, _text(value)]
+                argv += [flag, f"{key}={_yaml(item) if as_yaml else item}"]
+        else:
+            argv += [flag, "" if value is None else _text(value)]
     return argv
 
 

@@ -136,8 +136,12 @@ def test_printed_commands_do_what_the_steps_did(tmp_path, alpaca_path):
     import shlex
 
     (tmp_path / "alpaca.json").write_bytes(alpaca_path.read_bytes())
-    path = write_recipe(tmp_path, data={"input": "alpaca.json", "backend": "heuristic", "max_tokens": 100},
-                        train={"lora_r": 64, "num_epochs": 2})
+    path = write_recipe(tmp_path, data={"input": "alpaca.json", "backend": "heuristic", "max_tokens": 100,
+                                        "backoff": 2.0, "retry_rejected": ["echo"]},
+                        train={"lora_r": 64, "num_epochs": 2, "overrides": {
+                            "hub_model_id": "yes", "seed": "42", "wandb_name": "run: one", "logging_steps": 5,
+                            "lora_target_modules": ["q_proj", "v_proj"], "chat_template_jinja": "{% if x %}y{% endif %}"}},
+                        eval={"bootstrap": 20, "charts": False})
     steps = ["--only", "build,axolotl-config,eval-dataset"]
     dry = CliRunner().invoke(dada, ["run", str(path), "--dry-run", *steps])
     assert dry.exit_code == 0, dry.output
@@ -158,4 +162,6 @@ def test_printed_commands_do_what_the_steps_did(tmp_path, alpaca_path):
     assert stats[0] == stats[1]
     reports = [json.loads((d / "eval" / "dataset" / "report.json").read_text()) for d in (hand, chain)]
     assert reports[0] == reports[1]
-    assert "lora_r: 64" in (chain / "train" / "dada.yml").read_text()
+    cfg = yaml.safe_load((chain / "train" / "dada.yml").read_text())
+    assert (cfg["lora_r"], cfg["hub_model_id"], cfg["seed"], cfg["wandb_name"]) == (64, "yes", "42", "run: one")
+    assert not (chain / "eval" / "dataset" / "charts").exists()  # the recipe's eval settings apply

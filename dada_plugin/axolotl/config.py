@@ -110,15 +110,6 @@ class TrainSettings(Settings):
     def _base(cls, value):
         return value or None
 
-    @field_validator("overrides", mode="before")
-    @classmethod
-    def _overrides(cls, value):
-        import yaml
-
-        if isinstance(value, dict):  # from the command line every value is text: read it as YAML
-            return {k: yaml.safe_load(v) if isinstance(v, str) else v for k, v in value.items()}
-        return value
-
     @model_validator(mode="after")
     def _packing(self):
         if self.pack_len and self.pack_len < self.sequence_len:

@@ -3,10 +3,10 @@
 Config keys (validated by axolotl through :class:`DadaArgs`):
 
 ``dada_slerp_base``   merge partner, the SLERP ``base_model`` (t = 0 end), e.g. Verdict-8x7B;
-                      when set, ``post_train`` writes a ready mergekit recipe next to the adapter
+                      when set, ``post_train`` writes a ready mergekit config next to the adapter
 ``dada_slerp_t``      SLERP t in [0, 1] (default 0.5)
 ``dada_slerp_dtype``  merge dtype: bfloat16 (default), float16 or float32
-``dada_slerp_file``   file name of the recipe inside ``output_dir`` (default ``slerp.yml``)
+``dada_slerp_file``   file name of the mergekit config inside ``output_dir`` (default ``slerp.yml``)
 ``dada_check_rows``   ``error`` | ``warn`` (default) | ``off``: before tokenising, count the rows of
                       every ``dada_plugin.axolotl.strategy`` dataset longer than the row limit
                       (exact: the training tokenizer and the strategy's own layout); ``error``
@@ -15,7 +15,7 @@ Config keys (validated by axolotl through :class:`DadaArgs`):
                       ``sequence_len`` is the packed length, this keeps the seed's 128 per sample
 
 ``excess_length_strategy: truncate`` is refused: it would cut answers (and their EOS) off.
-``post_train`` fires twice in axolotl; writing the same recipe twice leaves one identical file.
+``post_train`` fires twice in axolotl; writing the same config twice leaves one identical file.
 """
 
 from __future__ import annotations
@@ -137,16 +137,16 @@ def slerp_config(cfg, trained: bool = True) -> dict:
     model, lora = cfg.base_model, None
     if trained:
         model, lora = (cfg.base_model, output) if cfg.adapter else (output, None)
-    recipe = build_slerp_config(base=cfg.dada_slerp_base, model=model, t=cfg.dada_slerp_t,
+    slerp = build_slerp_config(base=cfg.dada_slerp_base, model=model, t=cfg.dada_slerp_t,
                                 lora=lora, dtype=cfg.dada_slerp_dtype)
-    problems = check_merge_config(recipe)
+    problems = check_merge_config(slerp)
     if problems:
         raise ConfigError(problems, source="dada_slerp_base")
-    return recipe
+    return slerp
 
 
 class DadaPlugin(BasePlugin):
-    """Row-length check before tokenising; a SLERP recipe next to the adapter after training."""
+    """Row-length check before tokenising; a SLERP mergekit config next to the adapter after training."""
 
     def get_input_args(self) -> str:
         return "dada_plugin.axolotl.plugin.DadaArgs"
@@ -178,11 +178,11 @@ class DadaPlugin(BasePlugin):
             return
 
         path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
-        try:  # never over a file of the user's: the trained adapter matters more than the recipe
+        try:  # never over a file of the user's: the trained adapter matters more than the config
             check_file(path, {}, sealed=True)
         except InputError as exc:
-            LOG.warning("dada: SLERP recipe not written: %s", exc)
+            LOG.warning("dada: SLERP config not written: %s", exc)
             return
         # atomic, and the same inputs give the same bytes: the second call changes nothing
         write_merge_config(slerp_config(cfg), path)
-        LOG.info("dada: SLERP recipe written to %s", path)
+        LOG.info("dada: SLERP config written to %s", path)

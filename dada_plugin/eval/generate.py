@@ -20,6 +20,7 @@ from dataset_builders.rewrite import BackendOptions, Job, get_backend
 from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
 
 N_SLOP_PROMPTS, N_ALPACA_PROMPTS = 12, 12
+CONTEXT_FOR_PROMPT = 2048  # tokens kept for the prompt when llama.cpp serves a GGUF
 
 
 def parse_model(spec: str) -> tuple[str, str, dict]:
@@ -42,12 +43,14 @@ def parse_model(spec: str) -> tuple[str, str, dict]:
 
 
 def file_fingerprint(path: str | Path) -> str:
-    """12 hex of sha256 over a file's size and first MiB: a new file under the same name is a
-    new model for the cache."""
+    """12 hex of sha256 over a file's identity (size, mtime, inode) and first MiB: a file
+    written anew under the same name (dada writes to a temporary name, then renames) is a new
+    model for the cache, without hashing 50 GB."""
     import hashlib
 
     path = Path(path)
-    h = hashlib.sha256(str(path.stat().st_size).encode())
+    st = path.stat()
+    h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode())
     with open(path, "rb") as fh:
         h.update(fh.read(1 << 20))
     return h.hexdigest()[:12]
@@ -107,7 +110,9 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
                 with ExitStack() as stack:
                     if kind == "gguf":
                         path = fields.pop("gguf")
-                        fields["base_urls"] = [stack.enter_context(serve_gguf(path, alias=fields["model"]))]
+                        n_ctx = CONTEXT_FOR_PROMPT + sampling.max_new_tokens  # room for every reply
+                        fields["base_urls"] = [stack.enter_context(serve_gguf(path, alias=fields["model"],
+                                                                              n_ctx=n_ctx))]
                         kind = "openai"
                     backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
                     prefix = key_prefix(backend.identity(), "generate")

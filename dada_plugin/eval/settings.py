@@ -20,8 +20,9 @@ class EvalSettings(ClientOptions):
     dataset: str | None = opt(None, "A dada.jsonl: its original and rewritten answers are compared "
                                     "(any input `dada slop` reads works; each column is one side).")
     models: dict[str, str] = opt({}, "A model to generate from: NAME=URL (OpenAI-compatible, served "
-                                     "model id NAME), NAME=MODEL_ID@URL, or NAME=PATH (local "
-                                     "transformers model). Repeat per model.", flag="--model",
+                                     "model id NAME), NAME=MODEL_ID@URL, NAME=FILE.gguf (served by "
+                                     "llama.cpp for the run) or NAME=PATH (local transformers model). "
+                                     "Repeat per model.", flag="--model",
                                  metavar="NAME=URL_OR_PATH")
     prompts: str | None = opt(None, "Prompts for model mode: a JSON list or one prompt per line. "
                                     "Default: the first 12 slop-score benchmark prompts plus the "

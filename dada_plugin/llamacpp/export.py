@@ -16,6 +16,7 @@ temporary name and renamed when complete.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import re
@@ -33,6 +34,8 @@ HUB_EXPERT = re.compile(r"^model\.layers\.(\d+)\.block_sparse_moe\.experts\.(\d+
 FUSED_EXPERT = re.compile(r"^model\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)$")
 FUSED_ROUTER = re.compile(r"^model\.layers\.(\d+)\.mlp\.gate\.weight$")
 EXPERT_TENSOR = {"w1": "FFN_GATE_EXP", "w2": "FFN_DOWN_EXP", "w3": "FFN_UP_EXP"}
+REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
+WRITER_KEY = "dada.writer"  # in every file dada writes: a rerun may replace its own file
 BLOCK = 32  # Q8_0 block: a row whose length is not a multiple falls back to F16, as llama.cpp does
 
 
@@ -53,7 +56,7 @@ class Planned:
     name: str
     shape: tuple[int, ...]
     qtype: object
-    load: Callable[[], object]
+    load: Callable[[], object] | list  # a list: one loader per expert, stacked
 
 
 def _qtypes():
@@ -80,13 +83,27 @@ def read_model(folder: Path) -> tuple[dict, dict[str, tuple[Path, tuple[int, ...
     if arch not in ARCHITECTURES:
         raise ConfigError(f"{folder}: architecture {arch}: dada gguf converts {', '.join(ARCHITECTURES)}; "
                           "for others use llama.cpp's convert_hf_to_gguf.py")
-    shards = sorted(folder.glob("*.safetensors"))
+    missing = [k for k in REQUIRED if k not in config]
+    if missing:
+        raise InputError(folder / "config.json", f"missing {', '.join(missing)}")
+    index = folder / "model.safetensors.index.json"
+    if index.is_file():  # only the shards the index names (a folder may hold stale ones)
+        try:
+            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise InputError(index, f"unreadable: {exc}") from None
+        shards = sorted({folder / name for name in weight_map.values()})
+    else:
+        shards = sorted(folder.glob("*.safetensors"))
     if not shards:
         raise InputError(folder, "no *.safetensors weights")
     tensors = {}
     for shard in shards:
         with safe_open(str(shard), "pt") as fh:
             for name in fh.keys():
+                if name in tensors:
+                    raise InputError(shard, f"tensor {name} is also in {tensors[name][0].name} "
+                                            "(two weight sets in one folder?)")
                 tensors[name] = (shard, tuple(fh.get_slice(name).get_shape()))
     return config, tensors
 
@@ -96,8 +113,8 @@ def _loader(shard: Path, name: str, transform=None):
         from safetensors import safe_open
 
         with safe_open(str(shard), "pt") as fh:
-            t = fh.get_tensor(name).float()
-        return (transform(t) if transform else t).numpy()
+            t = fh.get_tensor(name)
+        return (transform(t) if transform else t).float().numpy()
     return load
 
 
@@ -112,7 +129,6 @@ def permute(weights, n_head: int, n_head_kv: int | None = None):
 def plan(config: dict, tensors: dict, outtype: str) -> list[Planned]:
     """Every output tensor, in the order of the input's names (experts stacked per layer)."""
     import gguf
-    import torch
 
     q_type = _qtypes()[outtype][0]
     n_layers = int(config["num_hidden_layers"])
@@ -166,13 +182,34 @@ def plan(config: dict, tensors: dict, outtype: str) -> list[Planned]:
     for (bid, w), by_expert in sorted(experts.items()):
         order = [by_expert[e] for e in sorted(by_expert)]
         shard, shape = tensors[order[0]]
-        shards = [tensors[n][0] for n in order]
-
-        def load(order=order, shards=shards):
-            return torch.stack([torch.from_numpy(_loader(s, n)()) for s, n in zip(shards, order)]).numpy()
-
         name = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR[EXPERT_TENSOR[w]]].format(bid=bid) + ".weight"
-        add(name, (len(order), *shape), load)
+        # loaded (and quantized) one expert at a time: see convert()
+        add(name, (len(order), *shape), [_loader(tensors[n][0], n) for n in order])
+    return out
+
+
+def convert(p: Planned):
+    """The bytes of one output tensor. Stacked experts are converted expert by expert (Q8_0
+    blocks lie within a row, so the result equals converting the stack): memory holds the
+    output and one expert in float32, not the stack."""
+    import gguf
+    import numpy as np
+    from gguf.quants import quantize
+
+    def one(array):
+        if p.qtype == gguf.GGMLQuantizationType.F32:
+            return array
+        if p.qtype == gguf.GGMLQuantizationType.F16:
+            return array.astype(np.float16)
+        return quantize(array, p.qtype)
+
+    if not isinstance(p.load, list):
+        return one(p.load())
+    first = one(p.load[0]())
+    out = np.empty((len(p.load), *first.shape), dtype=first.dtype)
+    out[0] = first
+    for i, load in enumerate(p.load[1:], 1):
+        out[i] = one(load())
     return out
 
 
@@ -198,30 +235,60 @@ def vocabulary(folder: Path, vocab_size: int) -> tuple[list[bytes], list[float],
         tokens.append(f"[PAD{i}]".encode("utf-8"))
         scores.append(-1000.0)
         types.append(int(gguf.TokenType.UNUSED))
+    for token_id, content, special in added_tokens(folder):  # into the padding slots only
+        if token_id < len(tokens) and types[token_id] == int(gguf.TokenType.UNUSED):
+            tokens[token_id] = content.encode("utf-8")
+            scores[token_id] = -1000.0
+            looks_special = re.fullmatch(r"<\|.*\|>|<[^<>\s]+>|\[[A-Z_]+\]", content) is not None
+            types[token_id] = int(gguf.TokenType.CONTROL if special or looks_special else gguf.TokenType.USER_DEFINED)
     return tokens, scores, types
+
+
+def added_tokens(folder: Path) -> list[tuple[int, str, bool]]:
+    """(id, text, special) of tokens added beside the SentencePiece model (ChatML's
+    ``<|im_start|>``...), from added_tokens.json and tokenizer_config.json."""
+    found: dict[int, tuple[str, bool]] = {}
+    for name in ("added_tokens.json", "tokenizer_config.json"):
+        try:
+            data = json.loads((folder / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if name == "added_tokens.json" and isinstance(data, dict):
+            found.update({int(i): (t, False) for t, i in data.items() if isinstance(i, int)})
+        elif isinstance(data, dict) and isinstance(data.get("added_tokens_decoder"), dict):
+            for i, entry in data["added_tokens_decoder"].items():
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str):
+                    found[int(i)] = (entry["content"], bool(entry.get("special")))
+    return [(i, text, special) for i, (text, special) in sorted(found.items())]
 
 
 def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSettings | None = None,
                 progress: Callable[[str], None] | None = None) -> Path:
     """Write ``output`` (a GGUF file) from the model in ``model_dir``; returns its path."""
-    import gguf
-    from gguf.quants import quantize
+    try:
+        import gguf
+    except ImportError:
+        raise ConfigError("dada gguf needs the gguf package: pip install 'dada[gguf]'") from None
 
     from dataset_builders.template import CHAT_TEMPLATE
 
     settings = settings or GgufSettings()
     folder, output = Path(model_dir), Path(output)
-    check_file(output, {}, force=settings.force, within={"model": folder})
+    check_file(output, {}, force=settings.force or written_by_dada(output), within={"model": folder})
     config, tensors = read_model(folder)
     planned = plan(config, tensors, settings.outtype)
     tokens, scores, types = vocabulary(folder, int(config.get("vocab_size") or 0))
     file_type = _qtypes()[settings.outtype][1]
 
     output.parent.mkdir(parents=True, exist_ok=True)
+    for left in output.parent.glob(f".{glob.escape(output.name)}.*.tmp"):  # a killed run's
+        if re.fullmatch(rf"\.{re.escape(output.name)}\.\d+\.tmp", left.name) and not _alive(left):
+            left.unlink(missing_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     try:
         writer.add_name(settings.name or folder.name)
+        writer.add_string(WRITER_KEY, "dada gguf")
         writer.add_context_length(int(config.get("max_position_embeddings", 4096)))
         writer.add_embedding_length(int(config["hidden_size"]))
         writer.add_block_count(int(config["num_hidden_layers"]))
@@ -230,8 +297,15 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
         writer.add_head_count(n_head)
         writer.add_head_count_kv(int(config.get("num_key_value_heads") or n_head))
         writer.add_rope_dimension_count(int(config.get("head_dim") or config["hidden_size"] // n_head))
-        rope = config.get("rope_theta") or (config.get("rope_parameters") or {}).get("rope_theta")
+        rope_params = config.get("rope_parameters") or config.get("rope_scaling") or {}
+        rope = config.get("rope_theta") or rope_params.get("rope_theta")
         writer.add_rope_freq_base(float(rope or 10000.0))  # transformers 5 nests it in rope_parameters
+        if rope_params.get("rope_type", rope_params.get("type")) == "linear" and rope_params.get("factor"):
+            writer.add_rope_scaling_type(gguf.RopeScalingType.LINEAR)
+            writer.add_rope_scaling_factor(float(rope_params["factor"]))
+        if config.get("head_dim"):
+            writer.add_key_length(int(config["head_dim"]))
+            writer.add_value_length(int(config["head_dim"]))
         writer.add_layer_norm_rms_eps(float(config.get("rms_norm_eps", 1e-5)))
         if config.get("num_local_experts"):
             writer.add_expert_count(int(config["num_local_experts"]))
@@ -254,11 +328,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
         for i, p in enumerate(planned, 1):  # one tensor in memory at a time
-            data = p.load()
-            if p.qtype == gguf.GGMLQuantizationType.F16:
-                data = data.astype("float16")
-            elif p.qtype != gguf.GGMLQuantizationType.F32:
-                data = quantize(data, p.qtype)
+            data = convert(p)
             writer.write_tensor_data(data)
             del data
             if progress:
@@ -267,11 +337,37 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
         os.chmod(tmp, file_mode())
         os.replace(tmp, output)
         fsync_dir(output.parent)
-    except BaseException:
+    except BaseException as exc:
         writer.close()
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk (numpy's short write carries no errno)
+            raise InputError(output, f"cannot write: {exc.strerror or exc}") from exc
         raise
     return output
+
+
+def _alive(tmp: Path) -> bool:
+    """The process named in a temp file's name is still running (its file is not a leftover)."""
+    try:
+        os.kill(int(tmp.name.rsplit(".", 2)[-2]), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def written_by_dada(path: Path) -> bool:
+    """``path`` is a GGUF file dada wrote (its metadata says so): a rerun may replace it."""
+    if not path.is_file() or path.is_symlink():
+        return False
+    try:
+        import gguf
+
+        field = gguf.GGUFReader(str(path)).fields.get(WRITER_KEY)
+        return field is not None and field.contents() == "dada gguf"
+    except Exception:  # noqa: BLE001 - not a GGUF we can read: not ours
+        return False
 
 
 def _tensor_info(shape: tuple, qtype) -> tuple:

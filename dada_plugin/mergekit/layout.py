@@ -75,8 +75,9 @@ def output_layout(inputs: list[Path]) -> str:
 
 
 def to_hub_layout(folder: str | Path) -> int:
-    """Rewrite a fused Mixtral folder in the Hub layout, shard by shard (each shard is read one
-    tensor at a time and replaced atomically; the index follows). Returns the tensors written."""
+    """Rewrite a fused Mixtral folder in the Hub layout, shard by shard (a shard with fused
+    experts is rebuilt in memory, as mergekit held it, and replaced atomically; the index
+    follows). Returns the number of tensors in the folder."""
     from safetensors import safe_open
     from safetensors.torch import save_file
 
@@ -90,8 +91,13 @@ def to_hub_layout(folder: str | Path) -> int:
     for shard in sorted(folder.glob("*.safetensors")):
         tensors = {}
         with safe_open(str(shard), "pt") as fh:
+            names = list(fh.keys())
+            if not any(FUSED.match(n) for n in names):  # nothing to split: the shard stays
+                weight_map.update({n: shard.name for n in names})
+                written += len(names)
+                continue
             metadata = fh.metadata() or {"format": "pt"}
-            for name in fh.keys():
+            for name in names:
                 for new_name, tensor in unfuse(name, fh.get_tensor(name), intermediate):
                     tensors[new_name] = tensor
                     weight_map[new_name] = shard.name

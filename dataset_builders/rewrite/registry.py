@@ -35,8 +35,7 @@ class ClientOptions(Settings):
     timeout: float = opt(120.0, "Request timeout, seconds.", gt=0)
     max_retries: int = opt(6, "Retries on 429, 5xx, timeouts, dropped connections, malformed or "
                               "empty replies (exponential backoff).", ge=0, le=100)
-    backoff: float = opt(0.5, "First retry delay, seconds (doubles each time).", ge=0.0, le=60.0,
-                         cli=False)
+    backoff: float = opt(0.5, "First retry delay, seconds (doubles each time).", ge=0.0, le=60.0)
     max_consecutive_failures: int = opt(
         5, "Circuit breaker: stop when every endpoint has failed this many requests in a row "
            "(connection refused, 5xx, malformed or empty replies) and answered nothing for a while.",

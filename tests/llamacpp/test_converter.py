@@ -3,7 +3,8 @@ the llama-cpp-python 0.3.36 source distribution, fetched by `make venv`) on the 
 folder: the same tensor names, shapes, types and bytes (Q8_0 included). The converter runs with
 the gguf-py vendored beside it (the published gguf 0.19.0 lacks a class it now uses), dada with
 the published package. Their metadata differ only in descriptive general.* keys the converter
-takes from the model card (base models, tags, size label) and the name's capital letter."""
+takes from the model card (base models, tags, size label), the name's capital letter, and the
+``dada.writer`` key dada adds (so a rerun may replace its own file)."""
 
 import subprocess
 import sys
@@ -19,16 +20,32 @@ CONVERTER = Path(sys.prefix) / "llama-cpp-src" / "llama_cpp_python-0.3.36" / "ve
 DESCRIPTIVE = {"general.base_model.count", "general.size_label", "general.tags", "general.type", "general.name"}
 
 
+@pytest.fixture(scope="module")
+def chatml_mixtral(tmp_path_factory):
+    """A tiny Mixtral with ChatML's two added tokens (ids 32000-32001) and a head_dim."""
+    import json
+
+    from dada_plugin.tiny import build_tiny_mixtral
+
+    folder = build_tiny_mixtral(tmp_path_factory.mktemp("chatml") / "model", seed=2, vocab_size=32002, head_dim=16)
+    config = json.loads((folder / "tokenizer_config.json").read_text())
+    config.setdefault("added_tokens_decoder", {}).update({
+        "32000": {"content": "<|im_start|>", "special": True}, "32001": {"content": "<|im_end|>", "special": True}})
+    (folder / "tokenizer_config.json").write_text(json.dumps(config))
+    return folder
+
+
 @pytest.mark.skipif(not (CONVERTER / "convert_hf_to_gguf.py").is_file(),
                     reason=f"llama.cpp's converter not at {CONVERTER} (make venv fetches it)")
-@pytest.mark.parametrize("outtype", ["q8_0", "f16", "f32"])
-def test_same_file_as_llama_cpps_converter(tiny_mixtral, tmp_path, outtype):
+@pytest.mark.parametrize("outtype,which", [("q8_0", "plain"), ("f16", "plain"), ("f32", "plain"), ("q8_0", "chatml")])
+def test_same_file_as_llama_cpps_converter(tiny_mixtral, chatml_mixtral, tmp_path, outtype, which):
+    model = tiny_mixtral if which == "plain" else chatml_mixtral
     ref = tmp_path / "ref.gguf"
-    proc = subprocess.run([sys.executable, str(CONVERTER / "convert_hf_to_gguf.py"), str(tiny_mixtral),
+    proc = subprocess.run([sys.executable, str(CONVERTER / "convert_hf_to_gguf.py"), str(model),
                            "--outfile", str(ref), "--outtype", outtype], capture_output=True, text=True,
                           cwd=CONVERTER, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    ours = export_gguf(tiny_mixtral, tmp_path / "ours.gguf", GgufSettings(outtype=outtype))
+    ours = export_gguf(model, tmp_path / "ours.gguf", GgufSettings(outtype=outtype))
     a, b = gguf.GGUFReader(str(ref)), gguf.GGUFReader(str(ours))
     ta, tb = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}
     assert sorted(ta) == sorted(tb)
@@ -37,7 +54,7 @@ def test_same_file_as_llama_cpps_converter(tiny_mixtral, tmp_path, outtype):
         assert ta[name].tensor_type == tb[name].tensor_type, name
         assert np.array_equal(np.array(ta[name].data), np.array(tb[name].data)), name
     theirs = {k for k in a.fields if not k.startswith(("GGUF.", "general.base_model."))} - DESCRIPTIVE
-    mine = set(b.fields) - {k for k in b.fields if k.startswith("GGUF.")} - DESCRIPTIVE
+    mine = set(b.fields) - {k for k in b.fields if k.startswith("GGUF.")} - DESCRIPTIVE - {"dada.writer"}
     assert theirs == mine
     for key in theirs:
         assert a.fields[key].contents() == b.fields[key].contents(), key

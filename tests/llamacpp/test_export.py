@@ -85,3 +85,34 @@ def test_bad_inputs_one_line_and_no_file(tmp_path, tiny_mixtral):
     assert not list(tmp_path.glob("*.gguf")) and not list(tmp_path.glob(".*tmp"))
     inside = CliRunner().invoke(dada, ["gguf", str(tiny_mixtral), "-o", str(tiny_mixtral / "m.gguf")])
     assert inside.exit_code == 1 and "lies inside the model" in inside.output
+
+
+def test_a_rerun_replaces_its_own_file_but_not_a_users(tiny_mixtral, tmp_path):
+    out = tmp_path / "m.gguf"
+    export(tiny_mixtral, out)
+    export(tiny_mixtral, out, "--type", "f16")  # its own file: no --force needed
+    mine = tmp_path / "mine.gguf"
+    mine.write_bytes(b"GGUF not dada's")
+    result = CliRunner().invoke(dada, ["gguf", str(tiny_mixtral), "-o", str(mine), "--no-progress"])
+    assert result.exit_code == 1 and "dada did not write it" in result.output
+    assert mine.read_bytes() == b"GGUF not dada's"
+
+
+def test_only_the_shards_the_index_names_are_read(tiny_mixtral, tmp_path):
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_mixtral, folder)
+    (folder / "model.safetensors").rename(folder / "model-00001-of-00001.safetensors")
+    names = gguf.GGUFReader  # noqa: F841 - the module is there
+    from safetensors import safe_open
+
+    with safe_open(str(folder / "model-00001-of-00001.safetensors"), "np") as fh:
+        weight_map = {k: "model-00001-of-00001.safetensors" for k in fh.keys()}
+    (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}))
+    shutil.copy(folder / "model-00001-of-00001.safetensors", folder / "consolidated.safetensors")  # stale
+    r = export(folder, tmp_path / "m.gguf")
+    assert len(r.tensors) == 23
+    (folder / "model.safetensors.index.json").unlink()
+    result = CliRunner().invoke(dada, ["gguf", str(folder), "-o", str(tmp_path / "x.gguf"), "--no-progress"])
+    assert result.exit_code == 1 and "two weight sets in one folder?" in result.output

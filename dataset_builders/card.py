@@ -28,6 +28,26 @@ def size_category(n: int) -> str:
     return "1M<n<10M"
 
 
+# the Hub id of a source named by its default name (the card's source_datasets)
+KNOWN_SOURCES = {"Stanford Alpaca (tatsu-lab/stanford_alpaca)": "tatsu-lab/alpaca"}
+
+
+def card_data(stats: dict, options):
+    """The card's metadata as huggingface_hub's own DatasetCardData: the kept rows are the
+    default config's train split (so ``load_dataset(OUTDIR)`` reads dada.jsonl only), the
+    rejected ones a config of their own."""
+    from huggingface_hub import DatasetCardData
+
+    source = KNOWN_SOURCES.get(options.source_name)
+    return DatasetCardData(
+        license=options.source_license, language=["en"], task_categories=["text-generation"],
+        tags=["dada", "alpaca", "mixtral", "axolotl"], size_categories=[size_category(stats["kept"])],
+        pretty_name=f"DADA: toddler-diction rewrites of {options.source_name}",
+        source_datasets=[source] if source else None,
+        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": "dada.jsonl"}]},
+                 {"config_name": "rejected", "data_files": [{"split": "train", "path": "rejected.jsonl"}]}])
+
+
 def dataset_card(stats: dict, template: str, options) -> str:
     rows = "\n".join(
         f"| {name} | {s['in']} | {s['out']} | "
@@ -35,18 +55,7 @@ def dataset_card(stats: dict, template: str, options) -> str:
         for name, s in stats["stages"].items())
     lengths = stats["token_lengths"]
     return f"""---
-license: {options.source_license}
-language:
-- en
-task_categories:
-- text-generation
-tags:
-- dada
-- alpaca
-- mixtral
-- axolotl
-size_categories:
-- {size_category(stats["kept"])}
+{card_data(stats, options).to_yaml()}
 ---
 
 # DADA dataset (Dialogue Augmentation via Dictional Atrophy)
@@ -68,9 +77,10 @@ no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
 {rows}
 
 ## Files
-- `dada.jsonl`: `id`, `question`, `answer` (rewritten), `original_answer`, `text` (raw
-  sequence), `n_tokens`, `messages` (user/assistant, for axolotl's `chat_template` type).
-- `rejected.jsonl`: `id`, `stage`, `reason` for every dropped record.
+- `dada.jsonl` (`load_dataset(THIS_FOLDER)`, split `train`): `id`, `question`, `answer`
+  (rewritten), `original_answer`, `text` (raw sequence), `n_tokens`, `messages` (user/assistant,
+  for axolotl's `chat_template` type).
+- `rejected.jsonl` (config `rejected`): `id`, `stage`, `reason` for every dropped record.
 - `stats.json`: counts per stage, token-length histogram, rewrite throughput.
 
 ## Rewrite prompt

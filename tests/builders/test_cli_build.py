@@ -153,3 +153,22 @@ def test_card_fields_cannot_inject_front_matter(alpaca_path, tmp_path, option, v
     assert result.exit_code == 1
     assert result.output == message
     assert not (tmp_path / "out").exists()
+
+
+def test_the_build_folder_loads_as_a_hub_dataset(alpaca_path, tmp_path):
+    """load_dataset(OUTDIR), as the Hub resolves a repo, gives exactly the kept rows; the card
+    reads back with huggingface_hub's own DatasetCard."""
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "out"
+    assert CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "none",
+                                     "--no-progress"]).exit_code == 0
+    kept = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
+    ds = load_dataset(str(out))
+    assert list(ds) == ["train"] and ds["train"]["id"] == [r["id"] for r in kept]
+    rejected = load_dataset(str(out), "rejected")["train"]
+    assert len(rejected) == 25 and set(rejected["reason"]) == {"nooutput", "too_long"}
+    card = DatasetCard.load(out / "README.md").data
+    assert (card.license, card.source_datasets, card.size_categories) == ("cc-by-nc-4.0", ["tatsu-lab/alpaca"], ["n<1K"])
+    assert card.pretty_name == "DADA: toddler-diction rewrites of Stanford Alpaca (tatsu-lab/stanford_alpaca)"

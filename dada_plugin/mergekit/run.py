@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from dada_plugin.errors import ConfigError, InputError, StepError
-from dada_plugin.io import load_yaml, seal, umask, write_text
+from dada_plugin.io import file_mode, load_yaml, seal, umask, write_text
 from dada_plugin.mergekit.card import model_card, redact
 from dada_plugin.mergekit.config import referenced_models
 from dada_plugin.mergekit.layout import layout, output_layout, to_hub_layout
@@ -222,6 +222,9 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
             write_text(staging / "mergekit_config.yml", redact(config_text))
         write_text(staging / "README.md", model_card(cfg, config_text, out.name, axolotl_text))
         os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes 0700: the model is meant to be shared
+        for path in staging.iterdir():  # and every file follows the umask (mergekit's may not)
+            if path.is_file() and not path.is_symlink():
+                os.chmod(path, file_mode())
         (staging / SCRATCH_MARK).unlink()
         mark_all(staging, COMMAND)
         replace_folder(staging, out, COMMAND)

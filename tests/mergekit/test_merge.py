@@ -276,6 +276,10 @@ def test_dada_merge_writes_the_inputs_layout_with_mergekits_numbers(tiny_mixtral
     out = tmp_path / "out"
     run_merge(config, out, echo=None)
     assert (layout(raw), layout(out), layout(tiny_mixtral)) == ("fused", "hub", "hub")
+    from dada_plugin.io import file_mode
+
+    assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir() if p.is_file()} == {
+        p.name: file_mode() for p in out.iterdir() if p.is_file()}  # every file follows the umask
     assert sorted(tensor_names(out)) == sorted(tensor_names(tiny_mixtral))
     ids = torch.tensor([[1, 733, 16289, 28793, 22557, 733, 28748, 16289, 28793]])
     logits = [AutoModelForCausalLM.from_pretrained(str(d), dtype=torch.float32)(ids).logits

@@ -19,7 +19,7 @@ import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from dada_plugin import io
 from dada_plugin.errors import InputError
@@ -63,8 +63,7 @@ def refuse_inputs(outputs: Iterable[str | Path], inputs: dict[str, str | Path | 
             if same_file(out, src):
                 raise InputError(out, f"is the {label} ({src}); write the output somewhere else")
         if folder is not None and (inside(src, folder) or inside(folder, src)):
-            how = "holds" if inside(src, folder) and not inside(folder, src) else (
-                "is" if _real(src) == _real(folder) else "lies inside")
+            how = "is" if _real(src) == _real(folder) else "holds" if inside(src, folder) else "lies inside"
             raise InputError(folder, f"{how} the {label} ({src}); choose an output folder apart "
                                      "from every input")
 
@@ -84,10 +83,11 @@ def check_writable(folder: str | Path) -> None:
 
 
 def check_file(path: str | Path, inputs: dict[str, str | Path | None], *, force: bool = False,
-               sealed: bool = False, within: dict[str, str | Path | None] | None = None) -> None:
+               ours: Callable[[Path], bool] | None = None,
+               within: dict[str, str | Path | None] | None = None) -> None:
     """A single output file: never an input nor inside a folder that is read (``within``: model
     folders), even with ``force``; an existing file is replaced only with ``force`` or when
-    dada wrote it and nobody changed it since (``sealed``: :func:`dada_plugin.io.seal`)."""
+    ``ours`` says dada wrote it (and nobody changed it since: :func:`dada_plugin.io.sealed`)."""
     path = Path(path)
     refuse_inputs([path], inputs)
     for label, folder in (within or {}).items():
@@ -96,7 +96,7 @@ def check_file(path: str | Path, inputs: dict[str, str | Path | None], *, force:
     if path.is_dir():
         raise InputError(path, "is a folder; give a file name")
     check_writable(path.parent)
-    if not os.path.lexists(path) or force or (sealed and not path.is_symlink() and io.sealed(path)):
+    if not os.path.lexists(path) or force or (ours is not None and not path.is_symlink() and ours(path)):
         return
     raise InputError(path, "exists and dada did not write it (or it was changed since); pass "
                            "--force to replace it")
@@ -115,6 +115,19 @@ def read_marker(folder: Path, command: str) -> dict | None:
           and all(isinstance(v, list) and all(isinstance(i, list) and len(i) == 3 for i in v)
                   for v in files.values()))
     return {**data, "files": files, "dirs": dirs} if ok else None
+
+
+def is_ours(path: Path, name: str, marker: dict) -> bool:
+    """``path`` (``name`` in the marker) is what the marker recorded: a folder it lists, or a
+    file with the identity it had when written; a symlink never."""
+    if path.is_symlink():
+        return False
+    if path.is_dir():
+        return name in marker["dirs"]
+    try:
+        return identity(path) in marker["files"].get(name, [])
+    except OSError:
+        return False
 
 
 def _leftover_pattern(names) -> re.Pattern:
@@ -144,15 +157,9 @@ class OwnedFolder:
         return read_marker(self.path, self.command)
 
     def owned(self, name: str, marker: dict | None) -> bool:
-        if marker is None:
-            return False
         path = self.path / name
-        if name in marker["files"]:
-            try:
-                return identity(path) in marker["files"][name]
-            except OSError:
-                return False
-        return name in self.dirs and name in marker["dirs"] and path.is_dir() and not path.is_symlink()
+        return (marker is not None and (name in self.dirs or not path.is_dir())
+                and is_ours(path, name, marker))
 
     def check(self) -> None:
         """Raise InputError unless this run may write its outputs here."""
@@ -312,15 +319,8 @@ def check_whole(folder: Path, command: str, *, force: bool) -> None:
         raise InputError(folder, f"was not written by `{command}`; dada never deletes files it did "
                                  "not write: choose another output folder")
 
-    def ours(p: Path) -> bool:
-        name = str(p.relative_to(folder))
-        if p.is_symlink():
-            return False
-        if p.is_dir():
-            return name in marker["dirs"]
-        return identity(p) in marker["files"].get(name, [])
-
-    foreign = sorted(str(p.relative_to(folder)) for p in entries if not ours(p))
+    foreign = sorted(name for name in (str(p.relative_to(folder)) for p in entries)
+                     if not is_ours(folder / name, name, marker))
     if foreign:
         raise InputError(folder, "holds files dada did not write (or that changed since): "
                                  f"{', '.join(foreign[:5])}; move them away first")

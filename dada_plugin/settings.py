@@ -33,11 +33,9 @@ def opt(default: Any = ..., help: str = "", *, flag: str | None = None, short: s
     extra = {k: v for k, v in (("flag", flag), ("short", short), ("metavar", metavar)) if v}
     if not cli:
         extra["cli"] = False
-    factory = None
-    if isinstance(default, (list, dict)):
-        factory, default = (lambda d=default: type(d)(d)), ...
-    if factory is not None:
-        return Field(default_factory=factory, description=help, json_schema_extra=extra, **constraints)
+    if isinstance(default, (list, dict)):  # a fresh copy for every instance
+        return Field(default_factory=lambda d=default: type(d)(d), description=help,
+                     json_schema_extra=extra, **constraints)
     return Field(default, description=help, json_schema_extra=extra, **constraints)
 
 
@@ -50,15 +48,17 @@ def flag_of(name: str, info: FieldInfo) -> str:
 
 
 def _unwrap(annotation):
-    """(base type, optional) of an annotation: ``int | None`` -> (int, True)."""
-    origin = typing.get_origin(annotation)
-    if origin in (typing.Union, types.UnionType):
+    """The base type of an annotation: ``int | None`` -> int; a union of several types (such as
+    ``float | list[float]``) is given as text."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
         args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        optional = len(args) < len(typing.get_args(annotation))
-        if len(args) == 1:
-            return args[0], optional
-        return str, optional  # a union such as float | list[float]: given as text
-    return annotation, False
+        return args[0] if len(args) == 1 else str
+    return annotation
+
+
+def _yaml_values(base) -> bool:
+    """A ``dict[str, X]`` whose values are read and written as YAML (any X but str)."""
+    return typing.get_args(base)[1:] != (str,)
 
 
 def _default(info: FieldInfo):
@@ -106,7 +106,7 @@ def options(model: type[BaseModel], *, skip: tuple[str, ...] = (), first: tuple[
     fields = cli_fields(model, skip)
     for name in [*first, *(n for n in fields if n not in first)]:
         info = fields[name]
-        base, _ = _unwrap(info.annotation)
+        base = _unwrap(info.annotation)
         extra = _extra(info)
         decls = [flag_of(name, info)] + ([extra["short"]] if "short" in extra else [])
         default = _default(info)
@@ -122,7 +122,7 @@ def options(model: type[BaseModel], *, skip: tuple[str, ...] = (), first: tuple[
             item = typing.get_args(base)[0] if typing.get_args(base) else str
             kw.update(multiple=True, type=_click_type(item), default=())
         elif origin is dict:
-            kw.update(multiple=True, callback=_pairs(typing.get_args(base)[1:] != (str,)), default=())
+            kw.update(multiple=True, callback=_pairs(_yaml_values(base)), default=())
         else:
             kw.update(type=_click_type(base), default=default,
                       show_default=default is not None and default != "")
@@ -141,7 +141,7 @@ def from_options(model: type[BaseModel], values: dict, **fixed):
         if name not in values:
             continue
         value = values[name]
-        if value in ((), {}) and typing.get_origin(_unwrap(info.annotation)[0]) in (list, tuple, dict):
+        if value in ((), {}) and typing.get_origin(_unwrap(info.annotation)) in (list, tuple, dict):
             continue
         data[name] = list(value) if isinstance(value, tuple) else value
     return model.model_validate({**data, **fixed})
@@ -170,14 +170,14 @@ def arguments(settings: BaseModel, *, skip: tuple[str, ...] = ()) -> list[str]:
         if value == _default(info):
             continue
         flag = flag_of(name, info)
-        base, _ = _unwrap(info.annotation)
+        base = _unwrap(info.annotation)
         if base is bool:
             argv.append(flag if value else f"--no-{flag[2:]}")
         elif typing.get_origin(base) in (list, tuple):
             for item in value:
                 argv += [flag, _text(item)]
         elif typing.get_origin(base) is dict:
-            as_yaml = typing.get_args(base)[1:] != (str,)
+            as_yaml = _yaml_values(base)
             for key, item in value.items():
                 argv += [flag, f"{key}={_yaml(item) if as_yaml else item}"]
         else:
@@ -185,7 +185,6 @@ def arguments(settings: BaseModel, *, skip: tuple[str, ...] = ()) -> list[str]:
     return argv
 
 
-def command_line(program: list[str], settings: BaseModel | None = None, *, skip: tuple[str, ...] = (),
-                 tail: list[str] = ()) -> str:
-    """The shell-quoted command: ``program``, the options of ``settings``, then ``tail``."""
-    return shlex.join([*program, *(arguments(settings, skip=skip) if settings is not None else []), *tail])
+def command_line(program: list[str], settings: BaseModel, *, skip: tuple[str, ...] = ()) -> str:
+    """The shell-quoted command: ``program``, then the options of ``settings``."""
+    return shlex.join([*program, *arguments(settings, skip=skip)])

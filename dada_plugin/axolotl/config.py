@@ -16,7 +16,7 @@ from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS
 from dada_plugin.axolotl.plan import BUILTIN, plan_for_config
 from dada_plugin.axolotl.validate import validate_axolotl_config
 from dada_plugin.errors import ConfigError
-from dada_plugin.io import load_yaml, seal, write_text
+from dada_plugin.io import load_yaml, seal, sealed, write_text
 from dada_plugin.outputs import check_file
 from dada_plugin.seed import MIXTRAL_NAME, SEED_MERGE_BASE, SEED_MODEL, check_t
 from dada_plugin.settings import Settings, command_line, opt
@@ -72,16 +72,10 @@ class TrainSettings(Settings):
                                                                   "(dada run's train step).", cli=False)
     force: bool = opt(False, "Replace OUTPUT even if dada did not write it.")
 
-    @field_validator("lora_r", "lora_alpha", "num_epochs", "sequence_len", "gradient_accumulation_steps")
+    @field_validator("lora_r", "lora_alpha", "num_epochs", "sequence_len", "gradient_accumulation_steps",
+                     "micro_batch_size")
     @classmethod
-    def _positive(cls, value: int) -> int:
-        if value < 1:
-            raise ValueError(f"must be a positive integer, got {value}")
-        return value
-
-    @field_validator("micro_batch_size")
-    @classmethod
-    def _batch(cls, value: int | None) -> int | None:
+    def _positive(cls, value: int | None) -> int | None:
         if value is not None and value < 1:
             raise ValueError(f"must be a positive integer, got {value}")
         return value
@@ -318,7 +312,7 @@ def write_config(o: TrainSettings, output) -> tuple[str, dict, Any]:
     write, unless ``o.force``)."""
 
     check_file(output, {"dataset": o.dataset, "base config": o.base_config, "model config": o.count_from},
-               force=o.force, sealed=True, within={"base model": o.base_model, "model config": o.count_from})
+               force=o.force, ours=sealed, within={"base model": o.base_model, "model config": o.count_from})
     text, cfg, plan = make_config(o)
     write_text(output, seal(text))
     return text, cfg, plan

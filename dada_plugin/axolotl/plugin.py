@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from dada_plugin.axolotl.strategy import row_lengths
-from dada_plugin.io import jsonl_rows
+from dada_plugin.io import jsonl_rows, sealed
 from dada_plugin.mergekit.config import (
     build_slerp_config,
     write_merge_config,
@@ -179,7 +179,7 @@ class DadaPlugin(BasePlugin):
 
         path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
         try:  # never over a file of the user's: the trained adapter matters more than the config
-            check_file(path, {}, sealed=True)
+            check_file(path, {}, ours=sealed)
         except InputError as exc:
             LOG.warning("dada: SLERP config not written: %s", exc)
             return

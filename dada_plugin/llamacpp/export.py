@@ -181,7 +181,7 @@ def plan(config: dict, tensors: dict, outtype: str) -> list[Planned]:
 
     for (bid, w), by_expert in sorted(experts.items()):
         order = [by_expert[e] for e in sorted(by_expert)]
-        shard, shape = tensors[order[0]]
+        shape = tensors[order[0]][1]
         name = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR[EXPERT_TENSOR[w]]].format(bid=bid) + ".weight"
         # loaded (and quantized) one expert at a time: see convert()
         add(name, (len(order), *shape), [_loader(tensors[n][0], n) for n in order])
@@ -274,7 +274,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
 
     settings = settings or GgufSettings()
     folder, output = Path(model_dir), Path(output)
-    check_file(output, {}, force=settings.force or written_by_dada(output), within={"model": folder})
+    check_file(output, {}, force=settings.force, ours=written_by_dada, within={"model": folder})
     config, tensors = read_model(folder)
     planned = plan(config, tensors, settings.outtype)
     tokens, scores, types = vocabulary(folder, int(config.get("vocab_size") or 0))

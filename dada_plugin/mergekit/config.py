@@ -11,14 +11,12 @@ from pathlib import Path
 
 from dada_plugin import seed
 from dada_plugin.errors import ConfigError
-from dada_plugin.io import seal, write_text
+from dada_plugin.io import seal, sealed, write_text
 from dada_plugin.mergekit import models as M
 from dada_plugin.mergekit.lint import check_merge_config
 from dada_plugin.outputs import check_file
 
-SEED_BASE, SEED_T = seed.SEED_MERGE_BASE, seed.SEED_T
-HEADER_MARK = "# mergekit config written by `dada merge-config`"  # how a file dada wrote begins
-HEADER = (HEADER_MARK + "; lint it with\n"
+HEADER = ("# mergekit config written by `dada merge-config`; lint it with\n"
           "#   dada merge-config --check {name}\n"
           "# then merge with `dada merge {name} OUT` (or `mergekit-yaml {name} OUT`).\n")
 
@@ -33,7 +31,7 @@ def parse_t(text) -> float | list[float]:
         raise ConfigError(f"t: {exc}") from None
 
 
-def t_setting(t=SEED_T, t_self_attn=None, t_mlp=None):
+def t_setting(t=seed.SEED_T, t_self_attn=None, t_mlp=None):
     """mergekit's ``t``: a scalar/gradient, or conditionals on transformers-5 names
     (``self_attn``, ``mlp``) ahead of the default."""
     if t_self_attn is None and t_mlp is None:
@@ -43,7 +41,7 @@ def t_setting(t=SEED_T, t_self_attn=None, t_mlp=None):
     return conds + [{"value": t}]
 
 
-def build_slerp_config(base: str, model: str, t=SEED_T, lora: str | None = None,
+def build_slerp_config(base: str, model: str, t=seed.SEED_T, lora: str | None = None,
                        dtype: str = "bfloat16", tokenizer_source: str = "base", *,
                        t_self_attn=None, t_mlp=None) -> dict:
     """A YAML-ready SLERP of ``model`` (optionally ``MODEL+ADAPTER`` or with ``lora`` folded in)
@@ -107,7 +105,7 @@ def write_settings_config(s, output) -> tuple[Path, dict]:
 
     refs = [r for r in (s.base, s.model, s.lora, s.tokenizer_source) if r and r not in ("base", "union", "model")]
     read = {f"model {r}": part for r in refs for part in M.paths(r) if part}
-    check_file(output, {}, force=s.force, sealed=True, within=read)
+    check_file(output, {}, force=s.force, ours=sealed, within=read)
     cfg = settings_config(s)
     return write_merge_config(cfg, output), cfg
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Callable
 
 from dada_plugin.errors import ConfigError, InputError, StepError
-from dada_plugin.io import file_mode, load_yaml, seal, umask, write_text
+from dada_plugin.io import file_mode, load_yaml, seal, sealed, umask, write_text
 from dada_plugin.mergekit.card import model_card, redact
 from dada_plugin.mergekit.config import referenced_models
 from dada_plugin.mergekit.layout import layout, output_layout, to_hub_layout
@@ -209,7 +209,7 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
     try:
         code, tail = _stream(cmd, offline_env(), echo)
         if code != 0:
-            check_file(log, {}, sealed=True)  # never over a file of the user's
+            check_file(log, {}, ours=sealed)  # never over a file of the user's
             write_text(log, seal(f"{LOG_HEAD}{tail}\n"))
             last = tail.splitlines()[-1] if tail else "no output"
             raise StepError("mergekit", f"exit code {code}: {last}", log=str(log))

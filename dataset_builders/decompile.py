@@ -1,4 +1,9 @@
-"""``dada decompile``: raw Mixtral-Instruct sequences back into pairs (the inverse of compile)."""
+"""``dada decompile``: raw Mixtral-Instruct sequences back into pairs (the inverse of compile).
+
+Rows are Alpaca records by default, ``{instruction, input, output}`` with the whole user turn as
+the instruction and an empty input (the sequence keeps no seam between the two), so the file is
+an instruction set ``dada build`` and other Alpaca tools read; or ``{question, answer}``. A
+multi-turn sequence becomes ``{turns: [...]}`` of rows of the same shape."""
 
 from __future__ import annotations
 
@@ -40,21 +45,28 @@ def read_sequences(path: str | Path) -> list[tuple[int, str]]:
     return out
 
 
-def pair_row(turns: list[tuple[str, str]]) -> dict:
+ROW_FORMATS = {
+    "alpaca": lambda q, a: {"instruction": q, "input": "", "output": a},
+    "question-answer": lambda q, a: {"question": q, "answer": a},
+}
+
+
+def pair_row(turns: list[tuple[str, str]], fields: str = "alpaca") -> dict:
+    row = ROW_FORMATS[fields]
     if len(turns) == 1:
-        return {"input": turns[0][0], "output": turns[0][1]}
-    return {"turns": [{"input": q, "output": a} for q, a in turns]}
+        return row(*turns[0])
+    return {"turns": [row(q, a) for q, a in turns]}
 
 
-def decompile_file(path: str | Path, out: str | Path, *, force: bool = False) -> int:
-    """Decompile ``path`` into ``out`` (never over the input; an existing ``out`` only with
-    ``force``); the number of rows written."""
+def decompile_file(path: str | Path, out: str | Path, *, fields: str = "alpaca", force: bool = False) -> int:
+    """Decompile ``path`` into ``out`` as rows of ``fields`` (a :data:`ROW_FORMATS` key; never
+    over the input; an existing ``out`` only with ``force``); the number of rows written."""
 
     check_file(out, {"input": path}, force=force)
     rows = []
     for lineno, text in read_sequences(path):
         try:
-            rows.append(pair_row(decompile(text)))
+            rows.append(pair_row(decompile(text), fields))
         except TemplateError as exc:
             raise InputError(path, str(exc), line=lineno) from None
     io.write_jsonl(out, rows)

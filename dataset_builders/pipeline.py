@@ -174,7 +174,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     backend = get_backend(options.backend, options)
     tokenizer = load_tokenizer(options.tokenizer)
 
-    loaded = load(input_path)
+    loaded = load(input_path, options.fields)
     n_read = len(loaded.kept) + len(loaded.rejected)
     records = loaded.kept[:options.limit] if options.limit else loaded.kept
     stages = {"load": _stage_stats(n_read, loaded)}

@@ -8,6 +8,7 @@ from pydantic import field_validator
 from dada_plugin.settings import opt
 from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS
+from dataset_builders.load import Fields
 from dataset_builders.rewrite import BACKENDS, BackendOptions
 
 REWRITE_REASONS = ("truncated", "content_filter", "too_large", "echo")
@@ -18,7 +19,11 @@ class BuildSettings(BackendOptions):
     """``dada build``: its options, the ``data:`` section of a ``dada run`` recipe, and the
     argument of :func:`build` (the backend's options are inherited from BackendOptions)."""
 
-    input: str | None = opt(None, "Alpaca JSON/JSONL (the command's INPUT).", cli=False)
+    input: str | None = opt(None, "The instruction set (the command's INPUT): Alpaca JSON/JSONL, "
+                                  "Parquet, or a save_to_disk folder.", cli=False)
+    instruction_field: str = opt("instruction", "Column holding the instruction.")
+    input_field: str = opt("input", "Column holding the optional input; '' for none.")
+    output_field: str = opt("output", "Column holding the answer.")
     backend: str = opt("heuristic", "Rewriter. 'openai': any OpenAI-compatible server; 'transformers': "
                                     "a local model path; 'heuristic': offline rule-based simplifier (a "
                                     "demo/test stand-in, NOT a substitute for an LLM); 'none': keep the "
@@ -41,6 +46,10 @@ class BuildSettings(BackendOptions):
     progress: bool = opt(True, "Show a progress bar while rewriting.")
     force: bool = opt(False, "Write into a non-empty folder that is not an earlier build folder "
                              "(files dada did not write are still never replaced).")
+
+    @property
+    def fields(self) -> Fields:
+        return Fields(self.instruction_field, self.input_field or None, self.output_field)
 
     @field_validator("backend")
     @classmethod

@@ -95,7 +95,7 @@ def test_decompile_refuses_its_input_and_foreign_files(tmp_path):
     result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(other)])
     assert result.output == f"Error: {other}: exists and dada did not write it (or it was changed since); pass --force to replace it\n"
     assert CliRunner().invoke(dada, ["decompile", str(src), "-o", str(other), "--force"]).exit_code == 0
-    assert json.loads(other.read_text()) == {"input": "q", "output": "a"}
+    assert json.loads(other.read_text()) == {"instruction": "q", "input": "", "output": "a"}
 
 
 def test_transaction_leaves_old_outputs_when_a_write_fails(tmp_path):

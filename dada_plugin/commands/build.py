@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from dada_plugin.settings import from_options, options
-from dataset_builders.decompile import decompile_file
+from dataset_builders.decompile import ROW_FORMATS, decompile_file
 from dataset_builders.pipeline import build as run_build
 from dataset_builders.settings import BuildSettings
 
@@ -23,12 +23,16 @@ def _summary(stats: dict) -> str:
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("input_path", metavar="INPUT", type=click.Path(dir_okay=False))
+@click.argument("input_path", metavar="INPUT", type=click.Path())
 @click.option("-o", "--outdir", required=True, type=click.Path(file_okay=False),
               help="Output folder: dada.jsonl, rejected.jsonl, stats.json, README.md, cache/.")
 @options(BuildSettings, first=("backend", "model", "base_urls", "concurrency"))
 def build(input_path, outdir, **values):
-    """Alpaca JSON/JSONL -> DADA sequences: load, rewrite, clean, compile, filter.
+    """Instruction set -> DADA sequences: load, rewrite, clean, compile, filter.
+
+    INPUT: Alpaca JSON (a list) or JSONL, Parquet, or a folder written by datasets'
+    save_to_disk; Alpaca columns (rename with --instruction-field/--input-field/--output-field)
+    or chat rows (messages or ShareGPT conversations: the first user/assistant pair).
 
     Rerunning the same command after a crash redoes only the missing rewrites (they are kept
     in OUTDIR/cache/).
@@ -37,6 +41,8 @@ def build(input_path, outdir, **values):
 
     \b
         dada build alpaca_data.json -o out
+        dada build train.parquet -o out --instruction-field prompt --input-field '' \\
+            --output-field response
         dada build alpaca_data.json -o out --backend openai --model mixtral \\
             --base-url http://127.0.0.1:8000/v1 --base-url http://127.0.0.1:8001/v1
     """
@@ -49,9 +55,12 @@ def build(input_path, outdir, **values):
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Output JSONL: {input, output} per sequence, {turns: [...]} for multi-turn.")
+              help="Output JSONL: one row per sequence, {turns: [...]} for multi-turn.")
+@click.option("--fields", type=click.Choice(list(ROW_FORMATS)), default="alpaca", show_default=True,
+              help="Row shape: alpaca {instruction, input, output} (the whole user turn as the "
+                   "instruction, input empty), or {question, answer}.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (never the input).")
-def decompile(file, output, force):
+def decompile(file, output, fields, force):
     """Raw Mixtral-Instruct sequences -> pairs.
 
     FILE is JSONL with a 'text' field (e.g. dada.jsonl) or plain text, one sequence per line.
@@ -60,7 +69,8 @@ def decompile(file, output, force):
 
     \b
         dada decompile out/dada.jsonl -o pairs.jsonl
+        dada decompile out/dada.jsonl -o qa.jsonl --fields question-answer
     """
 
-    n = decompile_file(file, output, force=force)
+    n = decompile_file(file, output, fields=fields, force=force)
     click.echo(f"wrote {output} ({n} pairs)")

@@ -103,7 +103,43 @@ def test_decompile_round_trip_cli(alpaca_path, tmp_path):
     assert result.output == f"wrote {tmp_path / 'pairs.jsonl'} (99 pairs)\n"
     rows = [json.loads(l) for l in (out / "dada.jsonl").read_text().splitlines()]
     pairs = [json.loads(l) for l in (tmp_path / "pairs.jsonl").read_text().splitlines()]
-    assert pairs == [{"input": r["question"], "output": r["answer"]} for r in rows]
+    assert pairs == [{"instruction": r["question"], "input": "", "output": r["answer"]} for r in rows]
+    # the Alpaca rows are an instruction set again: dada build reads them back to the same pairs
+    again = tmp_path / "again"
+    assert runner.invoke(dada, ["build", str(tmp_path / "pairs.jsonl"), "-o", str(again), "--backend", "none",
+                                "--max-tokens", "100000", "--no-progress"]).exit_code == 0
+    assert [json.loads(l)["text"] for l in (again / "dada.jsonl").read_text().splitlines()] == \
+        [r["text"] for r in rows]
+    result = runner.invoke(dada, ["decompile", str(out / "dada.jsonl"), "-o", str(tmp_path / "qa.jsonl"),
+                                  "--fields", "question-answer"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(l) for l in (tmp_path / "qa.jsonl").read_text().splitlines()] == \
+        [{"question": r["question"], "answer": r["answer"]} for r in rows]
+
+
+def test_build_from_parquet_and_saved_folder_cli(alpaca_path, alpaca_records, tmp_path):
+    import datasets
+
+    runner = CliRunner()
+    args = ["--backend", "none", "--no-progress"]
+    assert runner.invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "json"), *args]).exit_code == 0
+    want = (tmp_path / "json" / "dada.jsonl").read_text()
+    renamed = [{"prompt": r["instruction"], "context": r["input"], "response": r["output"]} for r in alpaca_records]
+    datasets.Dataset.from_list(renamed).to_parquet(str(tmp_path / "a.parquet"))
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(alpaca_records)}).save_to_disk(str(tmp_path / "saved"))
+    result = runner.invoke(dada, ["build", str(tmp_path / "a.parquet"), "-o", str(tmp_path / "pq"), *args,
+                                  "--instruction-field", "prompt", "--input-field", "context",
+                                  "--output-field", "response"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "pq" / "dada.jsonl").read_text() == want
+    result = runner.invoke(dada, ["build", str(tmp_path / "saved"), "-o", str(tmp_path / "sv"), *args])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "sv" / "dada.jsonl").read_text() == want
+    result = runner.invoke(dada, ["build", str(tmp_path / "a.parquet"), "-o", str(tmp_path / "bad"), *args])
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: {tmp_path / 'a.parquet'}, record 0: missing key 'instruction' "
+                                    "(its keys: prompt, context, response;")
+    assert not (tmp_path / "bad").exists()
 
 
 def test_decompile_plain_text_reports_bad_line(tmp_path):

@@ -89,6 +89,106 @@ def test_bad_input_names_file_and_record(tmp_path, name, content, expected):
     p = tmp_path / name
     p.write_bytes(content)
     with pytest.raises(InputError) as info:
-        read_raw(p)
+        load(p)
     assert str(info.value).startswith(str(p))
     assert expected in str(info.value)
+
+
+# -- other formats: Parquet and save_to_disk folders through datasets' own engines ----------
+
+def _alpaca_dataset(records):
+    import datasets
+
+    return datasets.Dataset.from_list(records)
+
+
+def test_parquet_equals_json(tmp_path, alpaca_path, alpaca_records):
+    p = tmp_path / "alpaca.parquet"
+    _alpaca_dataset(alpaca_records).to_parquet(str(p))
+    want, got = load(alpaca_path), load(p)
+    assert [(r.id, r.question, r.original_answer) for r in got.kept] == \
+        [(r.id, r.question, r.original_answer) for r in want.kept]
+    assert got.rejected == want.rejected
+
+
+def test_parquet_without_suffix_and_null_input(tmp_path):
+    p = tmp_path / "data"
+    _alpaca_dataset([{"instruction": "Say hi.", "input": None, "output": "Hi."}]).to_parquet(str(p))
+    [rec] = load(p).kept
+    assert (rec.question, rec.original_answer) == ("Say hi.", "Hi.")
+
+
+def test_saved_dataset_and_dataset_dict(tmp_path, alpaca_records):
+    import datasets
+
+    ds = _alpaca_dataset(alpaca_records[:6])
+    ds.save_to_disk(str(tmp_path / "one"))
+    datasets.DatasetDict({"train": ds, "test": _alpaca_dataset(alpaca_records[6:8])}).save_to_disk(
+        str(tmp_path / "dict"))
+    datasets.DatasetDict({"test": ds, "dev": ds}).save_to_disk(str(tmp_path / "nosplit"))
+    want = [merge_turn(r["instruction"], r["input"]) for r in alpaca_records[:6]]
+    assert [r.question for r in load(tmp_path / "one").kept] == want
+    assert [r.question for r in load(tmp_path / "dict").kept] == want  # the train split
+    with pytest.raises(InputError, match=r"nosplit: a DatasetDict without a train split \(splits: test, dev\)"):
+        load(tmp_path / "nosplit")
+    (tmp_path / "plain").mkdir()
+    with pytest.raises(InputError, match="plain: a folder, but not one datasets' save_to_disk wrote"):
+        load(tmp_path / "plain")
+
+
+def test_bad_parquet_is_one_error(tmp_path):
+    p = tmp_path / "x.parquet"
+    p.write_bytes(b"PAR1 not really")
+    with pytest.raises(InputError, match=r"x.parquet: not a readable Parquet file"):
+        load(p)
+
+
+def test_parquet_bad_record_named(tmp_path):
+    p = tmp_path / "x.parquet"
+    _alpaca_dataset([{"instruction": "a", "input": "", "output": "b"},
+                     {"instruction": "c", "input": "", "output": None}]).to_parquet(str(p))
+    with pytest.raises(InputError, match=r"x.parquet, record 1: 'output' must be a string, not NoneType"):
+        load(p)
+
+
+# -- column mapping and chat rows -------------------------------------------------------------
+
+def test_column_mapping(tmp_path):
+    from dataset_builders.load import Fields
+
+    p = tmp_path / "a.jsonl"
+    p.write_text(json.dumps({"prompt": "Add 2 and 2.", "response": "4", "ctx": "x"}) + "\n")
+    [rec] = load(p, Fields("prompt", None, "response")).kept
+    assert (rec.question, rec.original_answer) == ("Add 2 and 2.", "4")
+    [rec] = load(p, Fields("prompt", "ctx", "response")).kept
+    assert rec.question == "Add 2 and 2.\n\nx"
+    with pytest.raises(InputError, match=r"record 0: missing key 'instruction' \(its keys: prompt, response, "
+                                         r"ctx; name yours with --instruction-field"):
+        load(p)
+    with pytest.raises(InputError, match=r"record 0: missing key 'answer'"):
+        load(p, Fields("prompt", None, "answer"))
+
+
+def test_messages_and_sharegpt_rows(tmp_path):
+    rows = [
+        {"messages": [{"role": "user", "content": "Name a colour."},
+                      {"role": "assistant", "content": "Red."},
+                      {"role": "user", "content": "Another?"}, {"role": "assistant", "content": "Blue."}]},
+        {"conversations": [{"from": "human", "value": "Say yes."}, {"from": "gpt", "value": "Yes."}]},
+        {"messages": [{"role": "system", "content": "Be terse."}, {"role": "user", "content": "Hi"},
+                      {"role": "assistant", "content": "Hi."}]},
+        {"messages": [{"role": "assistant", "content": "Hello!"}]},
+        {"messages": [{"role": "user", "content": "Only a question"}]},
+    ]
+    p = tmp_path / "chat.jsonl"
+    p.write_text("\n".join(json.dumps(r) for r in rows))
+    result = load(p)
+    assert [(r.index, r.question, r.original_answer) for r in result.kept] == [
+        (0, "Name a colour.", "Red."), (1, "Say yes.", "Yes.")]
+    assert [(r.id.split("-")[0], r.reason) for r in result.rejected] == [
+        ("2", "system_prompt"), ("3", "no_pair"), ("4", "no_pair")]
+    assert result.kept[1].id == record_id(1, {"instruction": "Say yes.", "input": "", "output": "Yes."})
+    p.write_text(json.dumps({"messages": [{"role": "user"}]}))
+    with pytest.raises(InputError, match=r"record 0: a turn of 'messages' must be an object with 'role' "
+                                         r"and 'content'"):
+        load(p)

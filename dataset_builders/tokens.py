@@ -14,8 +14,8 @@ from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 
-from dada_plugin.errors import InputError
-from dataset_builders.template import CHAT_TEMPLATE, Turn, user_part
+from dada_plugin.errors import InputError, TemplateError
+from dataset_builders.template import CHAT_TEMPLATE, Turn, decompile, user_part
 
 MISTRAL_V1 = "mistral-common:v1"
 V1_SHA256 = "dadfd56d766715c61d2ef780a525ab43b8e6da4de6865bda3d95fdef5e134055"
@@ -111,6 +111,27 @@ class HFChatTokenizer:
             raise InputError(path, f"cannot load a tokenizer: {exc}") from exc
         if not self._tok.chat_template:
             raise InputError(path, "tokenizer has no chat template")
+        self._check_template(path)
+
+    def _check_template(self, path) -> None:
+        """The template must render Mixtral-Instruct's form: dada compiles those sequences, so
+        counting tokens with another template would measure text that is never trained."""
+        probe = [("Who are you?", "A probe."), ("And now?", "Still one.")]
+        messages = [{"role": r, "content": c} for q, a in probe for r, c in (("user", q), ("assistant", a))]
+        try:
+            text = self._tok.apply_chat_template(messages, tokenize=False)
+        except Exception:  # noqa: BLE001 - jinja or the template's own raise_exception
+            text = ""
+        try:
+            ok = bool(text) and decompile(text) == probe
+        except TemplateError:
+            ok = False
+        if not ok:
+            shown = repr(text[:80]) if text else "nothing usable"
+            raise InputError(path, f"the tokenizer's chat template is not Mixtral-Instruct's (it renders "
+                                   f"{shown}); dada build compiles <s>[INST] q [/INST] a</s> sequences, so "
+                                   "give a Mixtral-Instruct tokenizer (or none: the built-in Mixtral v1); "
+                                   "other chat formats can train from the messages column")
 
     def encode_batch(self, conversations: list[list[Turn]]) -> list[list[int]]:
         out = []

@@ -61,3 +61,21 @@ def test_hf_tokenizer_with_chat_template_matches_mistral_common(alpaca_path, tmp
     differ = [r.index for r, a, b in zip(records, ours, theirs) if a != b]
     assert differ == [17]
     assert ours[0][:4] == [1, 733, 16289, 28793]
+
+
+def test_hf_tokenizer_with_another_chat_template_is_refused(tmp_path):
+    """A ChatML tokenizer would count tokens of text that is never compiled: one clear error."""
+    import pytest
+    from transformers import AutoTokenizer
+
+    from dada_plugin.errors import InputError
+    from dataset_builders.tokens import HFChatTokenizer, write_hf_tokenizer
+
+    path = write_hf_tokenizer(tmp_path / "tok")
+    tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+    tok.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
+                         "{% endfor %}")
+    tok.save_pretrained(str(path))
+    with pytest.raises(InputError, match=r"tok: the tokenizer's chat template is not Mixtral-Instruct's "
+                                         r"\(it renders '<\|im_start\|>user\\nWho are you\?"):
+        HFChatTokenizer(str(path))

@@ -1,13 +1,15 @@
 """The merged model's README.md, in the layout mergekit and the community use: front matter
-(base_model, tags), the method, the models, the mergekit YAML and, when known, the axolotl YAML
-that trained the adapter. Secrets (API keys, tokens, passwords) are redacted from both YAMLs."""
+(huggingface_hub's ModelCardData: Hub-id base_model, license, datasets, tags), a title, the
+method, the models, the mergekit YAML and, when known, the axolotl YAML that trained the
+adapter, and the licences. Secrets (API keys, tokens, passwords) are redacted from both YAMLs."""
 
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from dada_plugin.mergekit.config import referenced_models
-from dada_plugin.mergekit.models import paths
+from dada_plugin.mergekit.models import path_kind, paths, read_config
 
 TAGS = ("mergekit", "merge", "axolotl", "dada")
 
@@ -112,49 +114,134 @@ def redact(text: str) -> str:
     return yaml.safe_dump(clean, sort_keys=False)
 
 
-def _method_md(name: str) -> str:
+def _method(name: str) -> tuple[str, str]:
+    """(pretty name, markdown link) of a merge method."""
     try:
         from mergekit.merge_methods.registry import get
 
         spec = get(name).spec
     except Exception:  # noqa: BLE001 - an unknown method still gets a card
-        return name
+        return name, name
     pretty = spec.pretty_name or spec.name
-    return f"[{pretty}]({spec.reference_url})" if spec.reference_url else pretty
+    return pretty, f"[{pretty}]({spec.reference_url})" if spec.reference_url else pretty
 
 
-def model_card(cfg: dict, config_yaml: str, name: str, axolotl_yaml: str | None = None) -> str:
-    """README.md text for a model merged from ``cfg`` (whose YAML text is ``config_yaml``)."""
+_CACHE_PATH = re.compile(r"models--([\w.-]+)--([\w.-]+)/snapshots/[^/]+/?$")
+
+
+def hub_id(path: str, given: dict[str, str] | None = None) -> str | None:
+    """The Hub id a model stands for: a hub id as it is; a local folder the id the user gave
+    (``--base-model-id PATH=ID``), else the one its ``config.json`` records (``_name_or_path``,
+    when it is an id and not a path), else the one its Hub cache path spells
+    (``models--ORG--NAME/snapshots/REV``); None when nothing says (left out of the card)."""
+    if path_kind(path) == "hub":
+        return path
+    for key, value in (given or {}).items():
+        if key == path or Path(key).expanduser().resolve() == Path(path).expanduser().resolve():
+            return value
+    try:
+        recorded = read_config(path).get("_name_or_path")
+    except ValueError:
+        recorded = None
+    if isinstance(recorded, str) and "/" in recorded and path_kind(recorded) == "hub":
+        return recorded
+    found = _CACHE_PATH.search(str(Path(path).expanduser().resolve()))
+    return f"{found.group(1)}/{found.group(2)}" if found else None
+
+
+def _card_data(folder: str | Path | None):
+    """The front matter of a local folder's README.md (a model or a dada build folder), or None."""
+    from huggingface_hub import RepoCard
+
+    file = Path(folder) / "README.md" if folder else None
+    if file is None or not file.is_file():
+        return None
+    try:
+        return RepoCard.load(file).data
+    except Exception:  # noqa: BLE001 - a card without (valid) front matter says nothing
+        return None
+
+
+def training_data(axolotl_yaml: str | None) -> tuple[str | None, list[str], str | None]:
+    """(licence, Hub dataset ids, name) of the data the adapter was trained on, read from the
+    dada build card beside the axolotl config's first dataset; (None, [], None) when unknown."""
     import yaml
 
+    try:
+        cfg = yaml.safe_load(axolotl_yaml) if axolotl_yaml else None
+        data_path = cfg["datasets"][0]["path"]
+    except (yaml.YAMLError, TypeError, KeyError, IndexError):
+        return None, [], None
+    data = _card_data(Path(str(data_path)).parent)
+    if data is None:
+        return None, [], None
+    sources = data.get("source_datasets") or []
+    ids = [s for s in (sources if isinstance(sources, list) else [sources])
+           if isinstance(s, str) and "/" in s and path_kind(s) == "hub"]
+    return data.get("license"), ids, data.get("pretty_name")
+
+
+def model_card(cfg: dict, config_yaml: str, axolotl_yaml: str | None = None, *,
+               base_model_ids: dict[str, str] | None = None, license: str | None = None,
+               dataset_ids: tuple[str, ...] = (), title: str | None = None) -> str:
+    """README.md text for a model merged from ``cfg`` (whose YAML text is ``config_yaml``),
+    built with huggingface_hub's ``ModelCard``/``ModelCardData``: ``base_model`` holds Hub ids
+    only (:func:`hub_id`), ``license`` is ``license`` or the training data's, ``datasets`` the
+    given ids and the training data's sources; the merged models' licences are named in the text."""
+    from huggingface_hub import ModelCard, ModelCardData
 
     refs = referenced_models(cfg)
-    bases = list(dict.fromkeys(paths(r)[0] for r in refs))
-    front = yaml.safe_dump({"base_model": bases, "library_name": "transformers", "tags": list(TAGS)},
-                           sort_keys=False).strip()
+    models = list(dict.fromkeys(paths(r)[0] for r in refs))
+    ids = {m: hub_id(m, base_model_ids) for m in models}
+    data_license, data_ids, data_name = training_data(axolotl_yaml)
+    license = license or data_license
+    datasets = list(dict.fromkeys([*dataset_ids, *data_ids]))
+    pretty, method_md = _method(cfg.get("merge_method", "?"))
+    data = ModelCardData(base_model=[i for i in ids.values() if i] or None,
+                         base_model_relation="merge" if len(models) > 1 else None,
+                         datasets=datasets or None, library_name="transformers", license=license,
+                         tags=list(TAGS))
+
+    def name(model: str) -> str:
+        return (ids[model] or model).rstrip("/").rsplit("/", 1)[-1]
+
     base = cfg.get("base_model")
-    base_text = f", with {paths(base)[0]} as the base (t = 0)" if base else ""
-    listed = []
+    base_text = f", with {ids[paths(base)[0]] or paths(base)[0]} as the base (t = 0)" if base else ""
+    listed, parts = [], []
     for r in refs:
+        model, lora = paths(r)
+        parts.append(name(model) + (f" + {Path(lora).name}" if lora else ""))
         if base and r == str(base):
             continue
-        model, lora = paths(r)
         adapter = f" with the LoRA adapter {lora} folded in" if lora else ""
-        listed.append(f"* {model}{adapter}")
-    out = [
-        f"---\n{front}\n---\n# {name}\n",
+        listed.append(f"* {ids[model] or model}{adapter}")
+    title = title or f"{' × '.join(dict.fromkeys(parts))} ({pretty} merge)"
+    licences = []
+    for model in models:
+        given = (_card_data(model) or {}).get("license") if path_kind(model) != "hub" else None
+        licences.append(f"* {ids[model] or model}: " + (f"{given} (from its card)" if given
+                        else "not known here; see the model's own page"))
+    if license:
+        why = (f" (given with --license)" if license != data_license
+               else f" (the licence of its training data{f', {data_name}' if data_name else ''})")
+        licence_text = f"This merge is released under **{license}**{why}."
+    else:
+        licence_text = "No licence was given for this merge (`dada merge --license`)."
+    body = [
+        f"# {title}\n",
         "This is a merge of pre-trained language models created with "
         "[mergekit](https://github.com/arcee-ai/mergekit) by `dada merge` (the DADA recipe).\n",
         "## Merge Details\n### Merge Method\n",
-        f"This model was merged using the {_method_md(cfg.get('merge_method', '?'))} merge method"
-        f"{base_text}.\n",
+        f"This model was merged using the {method_md} merge method{base_text}.\n",
         "### Models Merged\n\nThe following models were included in the merge:",
         "\n".join(listed or ["* (the base model only)"]) + "\n",
         "### Configuration\n\nThe following YAML configuration was used to produce this model:\n",
         f"```yaml\n{redact(config_yaml).strip()}\n```\n",
     ]
     if axolotl_yaml:
-        out += ["### Training\n\nThe LoRA adapter was trained with "
-                "[axolotl](https://github.com/axolotl-ai-cloud/axolotl) using this configuration:\n",
-                f"```yaml\n{redact(axolotl_yaml).strip()}\n```\n"]
-    return "\n".join(out)
+        body += ["### Training\n\nThe LoRA adapter was trained with "
+                 "[axolotl](https://github.com/axolotl-ai-cloud/axolotl) using this configuration:\n",
+                 f"```yaml\n{redact(axolotl_yaml).strip()}\n```\n"]
+    body += ["## Licence\n", licence_text + " The merged models carry their own licences:\n",
+             "\n".join(licences) + "\n"]
+    return str(ModelCard(f"---\n{data.to_yaml()}\n---\n" + "\n".join(body)))

@@ -220,7 +220,9 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
         config_text = config.read_text(encoding="utf-8")
         if not (staging / "mergekit_config.yml").exists():
             write_text(staging / "mergekit_config.yml", redact(config_text))
-        write_text(staging / "README.md", model_card(cfg, config_text, out.name, axolotl_text))
+        write_text(staging / "README.md", model_card(
+            cfg, config_text, axolotl_text, base_model_ids=settings.base_model_ids, license=settings.license,
+            dataset_ids=tuple(settings.dataset_ids), title=settings.title))
         os.chmod(staging, 0o777 & ~umask())  # mkdtemp makes 0700: the model is meant to be shared
         for path in staging.iterdir():  # and every file follows the umask (mergekit's may not)
             if path.is_file() and not path.is_symlink():

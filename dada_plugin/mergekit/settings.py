@@ -8,12 +8,15 @@ from typing import Literal
 
 from pydantic import field_validator
 
+
 from dada_plugin.seed import SEED_MERGE_BASE, SEED_T, check_t
 from dada_plugin.settings import Settings, opt
+from dataset_builders.card import check_license, check_name
 
 DTYPES = ("bfloat16", "float16", "float32")
 # the fields of `dada merge` (running mergekit); the others write the mergekit YAML
-RUN_FIELDS = ("axolotl_config", "out_shard_size", "device", "quiet")
+RUN_FIELDS = ("axolotl_config", "base_model_ids", "license", "dataset_ids", "title", "out_shard_size",
+              "device", "quiet")
 CONFIG_FIELDS = ("method", "base", "model", "lora", "t", "t_self_attn", "t_mlp", "dtype", "tokenizer_source")
 
 
@@ -32,12 +35,36 @@ class MergeSettings(Settings):
     tokenizer_source: str = opt("base", "'base', 'union', 'model' (MODEL's tokenizer) or a model folder.")
     axolotl_config: str | None = opt(None, "The axolotl YAML that trained the adapter, quoted in the "
                                            "model card.")
+    base_model_ids: dict[str, str] = opt({}, "The Hub id of a local model folder, for the card's base_model "
+                                             "(repeatable) [default: the id its config.json or Hub cache "
+                                             "path records; else left out].", flag="--base-model-id",
+                                         metavar="PATH=ID")
+    license: str | None = opt(None, "Licence of the merge, for the card [default: the training data's, "
+                                    "read from the dada build card beside the axolotl config's dataset].")
+    dataset_ids: list[str] = opt([], "Hub id of a dataset the merge was trained on, for the card "
+                                     "(repeatable; the training data's sources are added).",
+                                 flag="--dataset-id", metavar="ID")
+    title: str | None = opt(None, "The card's title [default: the models' names and the method].")
     out_shard_size: str | None = opt(None, "Params per output shard (e.g. 1B); default: sized to the "
                                            "RAM available.")
     device: str = opt("cpu", "Where mergekit does the arithmetic: cpu, cuda or auto.")
     quiet: bool = opt(False, "Do not show mergekit's progress.")
     force: bool = opt(False, "Replace the output if dada wrote it (a merge folder: only a merge dada "
                              "wrote, unchanged).")
+
+    @field_validator("license")
+    @classmethod
+    def _license(cls, value):
+        if value is not None:
+            check_license(value)
+        return value
+
+    @field_validator("title")
+    @classmethod
+    def _title(cls, value):
+        if value is not None:
+            check_name(value)
+        return value
 
     @field_validator("t", "t_self_attn", "t_mlp", mode="before")
     @classmethod

@@ -347,10 +347,11 @@ def test_card_layout_and_no_secrets(good, tiny_mixtral_b, tiny_mixtral):
     axolotl = ("base_model: mistralai/Mixtral-8x7B-Instruct-v0.1\nwandb_api_key: 0123456789abcdef\n"
                "hf_token: hf_abcdefghijklmnopqrstuvwxyz\npad_token: </s>\n"
                "note: key sk-abcdefghijklmnopqrstuvwxyz inline\n")
-    card = model_card(good, C.dump_yaml(good), "dada-verdict", axolotl)
+    card = model_card(good, C.dump_yaml(good), axolotl, title="dada-verdict")
     front = yaml.safe_load(card.split("---\n")[1])
-    assert front == {"base_model": [str(tiny_mixtral_b), str(tiny_mixtral)],
-                     "library_name": "transformers", "tags": ["mergekit", "merge", "axolotl", "dada"]}
+    # local folders that record no Hub id are left out of base_model (as mergekit's card does)
+    assert front == {"library_name": "transformers", "tags": ["mergekit", "merge", "axolotl", "dada"],
+                     "base_model_relation": "merge"}
     assert "# dada-verdict\n" in card
     assert "merged using the [SLERP](https://en.wikipedia.org/wiki/Slerp) merge method" in card
     assert f"* {tiny_mixtral}\n" in card
@@ -436,3 +437,51 @@ def test_adapter_revisions_are_read_as_mergekit_reads_them():
                            "parameters": {"t": [{"filter": "mlp", "value": 0.2, "x": 1}, {"value": 0.5}]}},
                           __import__("mergekit.config").config.MergeConfiguration) == [
         ("models", 0, "weight"), ("parameters", "t", 0, "x")]
+
+
+def test_card_is_hub_valid(tmp_path):
+    """huggingface_hub reads the card back: Hub ids only in base_model (given, recorded in the
+    folder's config, or spelt by its Hub cache path), the training data's licence and sources,
+    the merged models' licences named, a title from the models."""
+    import json
+
+    from huggingface_hub import DatasetCard, DatasetCardData, ModelCard
+
+    cached = tmp_path / "hub" / "models--Envoid--Verdict-8x7B" / "snapshots" / "abc123"
+    recorded, unknown = tmp_path / "itr", tmp_path / "scratch-model"
+    for folder, name in ((cached, str(cached)), (recorded, "Envoid/Mixtral-Instruct-ITR-8x7B"),
+                         (unknown, str(unknown))):
+        folder.mkdir(parents=True)
+        (folder / "config.json").write_text(json.dumps({"_name_or_path": name}))
+    (recorded / "README.md").write_text("---\nlicense: apache-2.0\n---\n# ITR\n")
+    build = tmp_path / "out"
+    build.mkdir()
+    DatasetCard.from_template(DatasetCardData(license="cc-by-nc-4.0", pretty_name="DADA Alpaca",
+                                              source_datasets=["tatsu-lab/stanford_alpaca"])).save(build / "README.md")
+    axolotl = f"base_model: {recorded}\ndatasets:\n  - path: {build}/dada.jsonl\n"
+    cfg = {"merge_method": "slerp", "base_model": str(cached), "dtype": "bfloat16",
+           "models": [{"model": str(cached)}, {"model": f"{recorded}+{tmp_path / 'adapter'}"}],
+           "parameters": {"t": 0.5}}
+    path = tmp_path / "README.md"
+    path.write_text(model_card(cfg, C.dump_yaml(cfg), axolotl, dataset_ids=("me/dada-alpaca",)))
+    card = ModelCard.load(path)
+    assert card.data.base_model == ["Envoid/Verdict-8x7B", "Envoid/Mixtral-Instruct-ITR-8x7B"]
+    assert card.data.base_model_relation == "merge"
+    assert card.data.license == "cc-by-nc-4.0"
+    assert card.data.datasets == ["me/dada-alpaca", "tatsu-lab/stanford_alpaca"]
+    assert card.text.startswith("# Verdict-8x7B × Mixtral-Instruct-ITR-8x7B + adapter (SLERP merge)\n")
+    assert "released under **cc-by-nc-4.0** (the licence of its training data, DADA Alpaca)" in card.text
+    assert "* Envoid/Mixtral-Instruct-ITR-8x7B: apache-2.0 (from its card)" in card.text
+    assert "* Envoid/Verdict-8x7B: not known here; see the model's own page" in card.text
+    assert "with Envoid/Verdict-8x7B as the base (t = 0)" in card.text
+    # a folder that records no id is left out, unless the user names it; --license wins
+    cfg["models"][1] = {"model": str(unknown)}
+    text = model_card(cfg, C.dump_yaml(cfg), None, base_model_ids={str(unknown): "me/scratch"})
+    path.write_text(text)
+    assert ModelCard.load(path).data.base_model == ["Envoid/Verdict-8x7B", "me/scratch"]
+    path.write_text(model_card(cfg, C.dump_yaml(cfg), None, license="apache-2.0"))
+    card = ModelCard.load(path)
+    assert (card.data.base_model, card.data.license, card.data.datasets) == (["Envoid/Verdict-8x7B"],
+                                                                             "apache-2.0", None)
+    assert str(unknown) not in yaml.safe_load(path.read_text().split("---\n")[1]).values()
+    assert "released under **apache-2.0** (given with --license)" in card.text

@@ -229,12 +229,13 @@ class _Transaction:
     def __init__(self, folder: OwnedFolder):
         self.folder = folder
         self.staged: list[tuple[str, Path]] = []
+        self.dropped: list[str] = []
 
-    def _stage(self, name: str, writer) -> None:
+    def _stage(self, name: str, writer, mode: str = "w") -> None:
         if name not in self.folder.names:
             raise ValueError(f"{name!r} is not one of the folder's outputs")
         try:
-            with io.temp_open(self.folder.path / name) as (fh, tmp):
+            with io.temp_open(self.folder.path / name, mode) as (fh, tmp):
                 writer(fh)
         except OSError as exc:  # a full disk: the old outputs stay as they were
             raise InputError(self.folder.path / name, f"cannot write: {exc.strerror or exc}") from exc
@@ -248,6 +249,14 @@ class _Transaction:
 
     def write_jsonl(self, name: str, rows) -> None:
         self._stage(name, lambda fh: io.write_rows(fh, rows))
+
+    def write_bytes(self, name: str, writer: Callable) -> None:
+        """``writer(binary file)`` writes the output (a Parquet file)."""
+        self._stage(name, writer, "wb")
+
+    def drop(self, name: str) -> None:
+        """An output an earlier run wrote and this one does not: removed on commit, if ours."""
+        self.dropped.append(name)
 
     def discard(self) -> None:
         for _, tmp in self.staged:
@@ -270,6 +279,11 @@ class _Transaction:
         io.fsync_dir(folder.path)
         for name, ident in new.items():
             marker["files"][name] = [ident]
+        for name in self.dropped:  # stale, so the set on disk is this run's
+            if folder.owned(name, marker) and (folder.path / name).is_file():
+                os.unlink(folder.path / name)
+            if not os.path.lexists(folder.path / name):
+                marker["files"].pop(name, None)
         io.write_json(folder.marker, marker)
 
 

@@ -54,6 +54,8 @@ def dataset_card(stats: dict, template: str, options) -> str:
         f"{', '.join(f'{k}: {v}' for k, v in sorted(s['rejected'].items())) or '-'} |"
         for name, s in stats["stages"].items())
     lengths = stats["token_lengths"]
+    parquet = ("- `dada.parquet`: the same rows as `dada.jsonl`, as Parquet (written with `datasets`).\n"
+               if "dada.parquet" in stats["outputs"] else "")
     return f"""---
 {card_data(stats, options).to_yaml()}
 ---
@@ -80,7 +82,7 @@ no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
 - `dada.jsonl` (`load_dataset(THIS_FOLDER)`, split `train`): `id`, `question`, `answer`
   (rewritten), `original_answer`, `text` (raw sequence), `n_tokens`, `messages` (user/assistant,
   for axolotl's `chat_template` type).
-- `rejected.jsonl` (config `rejected`): `id`, `stage`, `reason` for every dropped record.
+{parquet}- `rejected.jsonl` (config `rejected`): `id`, `stage`, `reason` for every dropped record.
 - `stats.json`: counts per stage, token-length histogram, rewrite throughput.
 
 ## Rewrite prompt

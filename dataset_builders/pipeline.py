@@ -33,7 +33,7 @@ from dataset_builders.store import (
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
-OUTPUTS = ("dada.jsonl", "rejected.jsonl", "README.md", "stats.json")  # stats.json last
+OUTPUTS = ("dada.jsonl", "dada.parquet", "rejected.jsonl", "README.md", "stats.json")  # stats.json last
 STORE_NAME = "rewrites.sqlite"
 HIST_BIN = 16
 
@@ -206,15 +206,33 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         "tokenizer": tokenizer.name, "max_tokens": options.max_tokens,
         "token_lengths": length_stats([r.n_tokens for r in cleaned.kept], options.max_tokens),
         "rewrite": throughput, "elapsed_s": round(time.monotonic() - started, 3),
-        "outputs": list(OUTPUTS),
+        "outputs": [n for n in OUTPUTS if n != "dada.parquet" or "parquet" in options.formats],
     }
     check_result(stats, rejected, options.max_failed_share)
     with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
         tx.write_jsonl("dada.jsonl", (r.output_row() for r in kept))
+        if "parquet" in options.formats:
+            tx.write_bytes("dada.parquet", lambda fh: parquet_copy([r.output_row() for r in kept], fh))
+        else:
+            tx.drop("dada.parquet")
         tx.write_jsonl("rejected.jsonl", (r.output_row() for r in rejected))
         tx.write_text("README.md", card.dataset_card(stats, template, options))
         tx.write_json("stats.json", stats)
     return BuildResult(outdir, kept, rejected, stats)
+
+
+def parquet_copy(rows: list[dict], fh) -> None:
+    """The kept rows as Parquet, written by ``datasets`` (its features in the file's metadata,
+    as the Hub's viewer reads them)."""
+    import datasets
+
+    was_on = datasets.is_progress_bar_enabled()
+    datasets.disable_progress_bars()
+    try:
+        datasets.Dataset.from_list(rows).to_parquet(fh)
+    finally:
+        if was_on:
+            datasets.enable_progress_bars()
 
 
 def check_result(stats: dict, rejected: list[Rejection], max_failed_share: float) -> None:

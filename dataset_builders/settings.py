@@ -13,6 +13,7 @@ from dataset_builders.rewrite import BACKENDS, BackendOptions
 
 REWRITE_REASONS = ("truncated", "content_filter", "too_large", "echo")
 RETRYABLE = REWRITE_REASONS + CLEAN_REASONS  # what --retry-rejected may name
+FORMATS = ("jsonl", "parquet")
 
 
 class BuildSettings(BackendOptions):
@@ -43,6 +44,9 @@ class BuildSettings(BackendOptions):
                                                                           "for the dataset card.")
     source_license: str = opt("cc-by-nc-4.0", "Licence of the source data, carried into the dataset "
                                               "card.", flag="--license")
+    formats: list[str] = opt(["jsonl"], "Formats of the kept rows, comma-separated or repeated: jsonl "
+                                        "(dada.jsonl, always written) and parquet (dada.parquet, a "
+                                        "copy written with datasets).", flag="--format", metavar="FORMATS")
     progress: bool = opt(True, "Show a progress bar while rewriting.")
     force: bool = opt(False, "Write into a non-empty folder that is not an earlier build folder "
                              "(files dada did not write are still never replaced).")
@@ -57,6 +61,19 @@ class BuildSettings(BackendOptions):
         if name not in BACKENDS:
             raise ValueError(f"unknown backend {name!r}; choose one of: {', '.join(sorted(BACKENDS))}")
         return name
+
+    @field_validator("formats", mode="before")
+    @classmethod
+    def _formats(cls, value):
+        items = [value] if isinstance(value, str) else list(value or [])
+        names = list(dict.fromkeys(f.strip() for item in items for f in str(item).split(",") if f.strip()))
+        unknown = [n for n in names if n not in FORMATS]
+        if unknown:
+            raise ValueError(f"unknown format(s) {', '.join(unknown)}; formats: {', '.join(FORMATS)}")
+        if "jsonl" not in names:
+            raise ValueError("jsonl is always written (dada.jsonl is what training and eval read); "
+                             "add parquet for a copy: --format jsonl,parquet")
+        return names
 
     @field_validator("retry_rejected")
     @classmethod

@@ -208,3 +208,32 @@ def test_the_build_folder_loads_as_a_hub_dataset(alpaca_path, tmp_path):
     card = DatasetCard.load(out / "README.md").data
     assert (card.license, card.source_datasets, card.size_categories) == ("cc-by-nc-4.0", ["tatsu-lab/alpaca"], ["n<1K"])
     assert card.pretty_name == "DADA: toddler-diction rewrites of Stanford Alpaca (tatsu-lab/stanford_alpaca)"
+
+
+def test_parquet_copy(alpaca_path, tmp_path):
+    """--format jsonl,parquet adds dada.parquet (datasets reads the same rows); the Hub view of
+    the folder is unchanged; a rerun without it removes the stale copy it wrote, never a
+    dada.parquet of the user's."""
+    from datasets import load_dataset
+
+    out = tmp_path / "out"
+    args = ["build", str(alpaca_path), "-o", str(out), "--backend", "none", "--no-progress"]
+    result = CliRunner().invoke(dada, [*args, "--format", "jsonl,parquet"])
+    assert result.exit_code == 0, result.output
+    assert "Creating parquet" not in result.output
+    as_json = load_dataset("json", data_files=str(out / "dada.jsonl"), split="train")
+    as_parquet = load_dataset("parquet", data_files=str(out / "dada.parquet"), split="train")
+    assert as_parquet.to_list() == as_json.to_list() and len(as_parquet) == 75
+    assert load_dataset(str(out))["train"].to_list() == as_json.to_list()
+    stats = json.loads((out / "stats.json").read_text())
+    assert stats["outputs"] == ["dada.jsonl", "dada.parquet", "rejected.jsonl", "README.md", "stats.json"]
+    assert "- `dada.parquet`: the same rows as `dada.jsonl`" in (out / "README.md").read_text()
+    assert CliRunner().invoke(dada, args).exit_code == 0
+    assert not (out / "dada.parquet").exists() and "dada.parquet" not in (out / "README.md").read_text()
+    (out / "dada.parquet").write_text("mine")
+    result = CliRunner().invoke(dada, args)
+    assert result.exit_code == 1 and "holds files dada did not write (or that changed since): dada.parquet" in result.output
+    assert (out / "dada.parquet").read_text() == "mine"
+    result = CliRunner().invoke(dada, [*args, "--format", "parquet"])
+    assert result.exit_code == 1
+    assert "formats: jsonl is always written" in result.output

@@ -37,9 +37,11 @@ class TrainSettings(Settings):
     base_model: str = opt(SEED_MODEL, "Model to train: a hub id or a local folder.")
     dataset: str = opt("out/dada.jsonl", "The dada.jsonl that `dada build` wrote.")
     output_dir: str = opt("runs/dada-qlora", "axolotl output_dir: the adapter and slerp.yml land here.")
-    prepared_path: str | None = opt(None, "axolotl dataset_prepared_path: where the tokenised rows are "
-                                          "cached [default: axolotl's, last_run_prepared in the "
-                                          "working folder].")
+    prepared_path: str = opt("last_run_prepared", "axolotl dataset_prepared_path: where the tokenised "
+                                                  "rows are cached (relative: to the folder axolotl runs in).")
+    portable: bool = opt(False, "Write a config any axolotl 0.21 box runs without dada: axolotl's own "
+                                "chat_template type (mistral_v1) over the messages column, the same "
+                                "ids and labels; no plugin, so no row-length check and no slerp.yml.")
     base_config: str | None = opt(None, "An axolotl YAML to start from instead of the seed recipe "
                                         "(dada sets its base_model, first dataset path, output_dir "
                                         "and SLERP keys).", flag="--from", metavar="YAML")
@@ -124,27 +126,35 @@ def config_items(o: TrainSettings) -> list[Item]:
     modules, params = TARGETS[o.targets]
     four_bit = o.adapter == "qlora"
     fsdp = o.multi_gpu == "fsdp"
+    placeholder = o.base_model == SEED_MODEL
     items: list[Item] = [
         ("#", None, "model"),
-        ("base_model", o.base_model, "the model to train (seed: Mixtral-Instruct-ITR-8x7B); a hub id or a local folder"),
-        ("#", None, "DADA plugin: row check before tokenising, mergekit SLERP recipe after training"),
-        ("plugins", [PLUGIN], "adds the dada_* keys below"),
+        ("base_model", o.base_model, "PLACEHOLDER: the seed's model; write its Hub id (ORG/NAME) or a local "
+         "folder" if placeholder else "the model to train: a Hub id or a local folder"),
     ]
-    if o.merge_base:
+    if not o.portable:
+        items += [("#", None, "DADA plugin: row check before tokenising, mergekit SLERP recipe after training"),
+                  ("plugins", [PLUGIN], "adds the dada_* keys below")]
+    if o.merge_base and not o.portable:
         items += [
             ("dada_slerp_base", o.merge_base, "merge partner, the t = 0 end (seed: Verdict-8x7B)"),
             ("dada_slerp_t", o.merge_t, "written to OUTPUT_DIR/slerp.yml with the adapter folded into base_model"),
         ]
+    if not o.portable:
+        items += [
+            ("dada_max_row_tokens", o.sequence_len, "seed: samples of at most 128 tokens, also when packed"),
+            ("dada_check_rows", "error", "stop before training if a row is longer (dada build keeps them short)"),
+        ]
     items += [
-        ("dada_max_row_tokens", o.sequence_len, "seed: samples of at most 128 tokens, also when packed"),
-        ("dada_check_rows", "error", "stop before training if a row is longer (dada build keeps them short)"),
         ("#", None, "data: dada.jsonl rows written by `dada build`"),
-        ("datasets", [{"path": o.dataset, "ds_type": "json", "type": STRATEGY}],
-         "raw <s>[INST] q [/INST] a</s> rows: one BOS, EOS trained, prompt masked"),
+        *(dataset_items(o.dataset) if o.portable else [
+            ("datasets", [{"path": o.dataset, "ds_type": "json", "type": STRATEGY}],
+             "raw <s>[INST] q [/INST] a</s> rows: one BOS, EOS trained, prompt masked")]),
         ("train_on_inputs", False, "seed: train on answers only (axolotl's default, stated)"),
         ("val_set_size", 0, "all rows train; measure slop on the merged model instead"),
-        ("output_dir", o.output_dir, "the adapter and slerp.yml land here"),
-        *([("dataset_prepared_path", o.prepared_path, "the tokenised rows, cached")] if o.prepared_path else []),
+        ("dataset_prepared_path", o.prepared_path, "the tokenised rows, cached"),
+        ("output_dir", o.output_dir, "the adapter lands here" if o.portable else "the adapter and slerp.yml land here"),
+        ("#", "hub_model_id: YOUR-NAME/mixtral-itr-dada-qlora", "uncomment to push the adapter to the Hub"),
         ("#", None, "adapter"),
         ("adapter", o.adapter, "seed: QLoRA" if four_bit else "plain LoRA on a bf16 base"),
     ]
@@ -169,8 +179,9 @@ def config_items(o: TrainSettings) -> list[Item]:
     if o.packed:
         items += [
             ("sequence_len", o.pack_len, f"a packed row: {o.pack_len} tokens hold ~25-30 DADA samples of "
-             f"<= {o.sequence_len} tokens (69 on average in the fixture); dada_max_row_tokens keeps the "
-             "per-sample limit"),
+             f"<= {o.sequence_len} tokens (69 on average in the fixture); "
+             + ("dada build kept every sample within it" if o.portable else
+                "dada_max_row_tokens keeps the per-sample limit")),
             ("sample_packing", True, "steps per epoch = packed rows / (micro_batch x accumulation x GPUs): "
              "40k rows pack into ~1,500 rows, so ~1,500 steps per epoch at micro_batch 1 where unpacked "
              "it is 40,000 (micro_batch 1) or 2,500 (micro_batch 16); fewer, fuller steps at the seed's lr"),
@@ -199,6 +210,9 @@ def config_items(o: TrainSettings) -> list[Item]:
         ("gradient_checkpointing", True, "recompute activations: memory for time"),
         ("logging_steps", 10, "axolotl default logs every step"),
         ("saves_per_epoch", 1, "one adapter checkpoint per epoch"),
+        ("#", "wandb_project: dada", "uncomment to log to Weights & Biases (with wandb_entity, wandb_name)"),
+        ("#", "wandb_entity: YOUR-TEAM", "your W&B user or team"),
+        ("#", "wandb_name: mixtral-itr-dada-qlora", "the run's name"),
     ]
     if fsdp:
         items += [
@@ -218,6 +232,17 @@ def config_items(o: TrainSettings) -> list[Item]:
     return items
 
 
+def dataset_items(dataset: str) -> list[Item]:
+    """The portable data keys: axolotl's own chat_template type over the ``messages`` column,
+    rendered with axolotl's mistral_v1 template (the same ids and labels as dada's strategy)."""
+    return [
+        ("chat_template", "mistral_v1", "axolotl's Mixtral-Instruct v1 template: <s>[INST] q [/INST] a</s>"),
+        ("datasets", [{"path": dataset, "ds_type": "json", "type": "chat_template", "field_messages": "messages",
+                       "roles_to_train": ["assistant"], "train_on_eos": "turn"}],
+         "the messages column of dada.jsonl: the answer and its EOS trained, the prompt masked"),
+    ]
+
+
 def config_dict(items: list[Item]) -> dict:
     return {key: value for key, value, _ in items if key != "#"}
 
@@ -228,8 +253,8 @@ def render(items: list[Item], title: str) -> str:
 
     lines = [f"# {line}" if line else "#" for line in title.splitlines()]
     for key, value, comment in items:
-        if key == "#":
-            lines += ["", f"# --- {comment}"]
+        if key == "#":  # a section heading, or a key left commented out for the user
+            lines += ["", f"# --- {comment}"] if value is None else [f"# {value}  # {comment}"]
             continue
         if isinstance(value, dict) or (isinstance(value, list) and value and isinstance(value[0], dict)):
             lines.append(f"# {key}: {comment}")
@@ -246,7 +271,7 @@ HEADER = "# DADA seed recipe for axolotl 0.21"
 def title(o: TrainSettings, trainable: int | None, memory_gb: float | None) -> str:
 
     head = [
-        HEADER[2:].rstrip(":\n") + ", written by:",
+        HEADER[2:].rstrip(":\n") + (" (portable: no dada plugin needed)" if o.portable else "") + ", written by:",
         "  " + command_line(["dada", "axolotl-config", "-o", "THIS_FILE"], o, skip=("force",)),
         "Train: AXOLOTL_DO_NOT_TRACK=1 axolotl train THIS_FILE"
         + (" --launcher torchrun -- --nproc_per_node N_GPUS" if o.multi_gpu == "fsdp" else ""),
@@ -278,10 +303,15 @@ def _from_base(o: TrainSettings) -> dict:
     if not isinstance(cfg, dict) or not isinstance(cfg.get("datasets"), list) or not cfg["datasets"] \
             or not isinstance(cfg["datasets"][0], dict):
         raise ConfigError("an axolotl config with a datasets list", source=o.base_config)
-    cfg.update(base_model=o.base_model, output_dir=o.output_dir)
-    if o.prepared_path:
-        cfg["dataset_prepared_path"] = o.prepared_path
-    if o.merge_base:
+    cfg.update(base_model=o.base_model, output_dir=o.output_dir, dataset_prepared_path=o.prepared_path)
+    if o.portable:
+        plain = config_dict(dataset_items(o.dataset))
+        cfg["chat_template"] = plain["chat_template"]
+        cfg["datasets"][0] = plain["datasets"][0]
+        cfg["plugins"] = [p for p in cfg.get("plugins") or [] if p != PLUGIN]
+        for key in [k for k in cfg if k.startswith("dada_") or (k == "plugins" and not cfg[k])]:
+            del cfg[key]
+    elif o.merge_base:
         cfg.update(dada_slerp_base=o.merge_base, dada_slerp_t=o.merge_t)
     cfg["datasets"][0]["path"] = o.dataset
     return cfg

@@ -7,6 +7,7 @@ Runs offline, without a GPU and without touching the model or the data.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +83,19 @@ def validate_axolotl_config(raw: dict, source: str | None = None):
     if problems:
         raise ConfigError(problems, source=source)
     return validated
+
+
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+$")
+
+
+def base_model_warning(raw: dict) -> str | None:
+    """A base_model that is neither a local folder here nor an ``ORG/NAME`` Hub id: a warning,
+    not an error (a few legacy one-part ids such as ``gpt2`` exist on the Hub)."""
+    value = raw.get("base_model")
+    if not isinstance(value, str) or _HUB_ID.match(value) or Path(value).expanduser().is_dir():
+        return None
+    return (f"base_model: '{value}' is neither a local folder here nor an ORG/NAME Hub id; axolotl "
+            "will look it up on the Hub (write the model's full Hub id, or a local folder)")
 
 
 def validate_file(path: str | Path):

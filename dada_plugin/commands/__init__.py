@@ -7,13 +7,15 @@ from typing import Callable
 import click
 
 
-def verdicts(files, check: Callable[[str], tuple[list[str], list[str]]]) -> int:
-    """``--check FILE...``: a verdict per file (``check`` gives its problems and skipped checks),
-    one line per problem; returns how many files failed."""
+def verdicts(files, check: Callable[[str], tuple[list[str], ...]]) -> int:
+    """``--check FILE...``: a verdict per file (``check`` gives its problems, skipped checks and,
+    optionally, warnings), one line per problem; returns how many files failed."""
     failed = 0
     for path in files:
-        problems, skipped = check(path)
-        note = f" ({len(skipped)} check(s) skipped)" if skipped else ""
+        problems, skipped, *rest = check(path)
+        warnings = rest[0] if rest else []
+        notes = [f"{len(skipped)} check(s) skipped"] * bool(skipped) + [f"{len(warnings)} warning(s)"] * bool(warnings)
+        note = f" ({', '.join(notes)})" if notes else ""
         if problems:
             failed += 1
             click.echo(f"{path}: {len(problems)} problem(s){note}")
@@ -23,4 +25,6 @@ def verdicts(files, check: Callable[[str], tuple[list[str], list[str]]]) -> int:
             click.echo(f"  - {line}")
         for line in skipped:
             click.echo(f"  skipped: {line}")
+        for line in warnings:
+            click.echo(f"  warning: {line}")
     return failed

@@ -8,7 +8,7 @@ import click
 
 from dada_plugin.axolotl.config import TrainSettings, model_config_source, write_config
 from dada_plugin.axolotl.plan import make_plan, plan_for_config
-from dada_plugin.axolotl.validate import load_yaml_config, validate_file
+from dada_plugin.axolotl.validate import base_model_warning, load_yaml_config, validate_file
 from dada_plugin.commands import verdicts
 from dada_plugin.errors import ConfigError
 from dada_plugin.settings import from_options, options
@@ -16,13 +16,13 @@ from dada_plugin.settings import from_options, options
 TARGET_CHOICES = ["attention", "attention+experts"]
 
 
-def _validate(path) -> tuple[list[str], list[str]]:
-
+def _validate(path) -> tuple[list[str], list[str], list[str]]:
     try:
         validate_file(path)
     except ConfigError as exc:
-        return exc.problems, []
-    return [], []
+        return exc.problems, [], []
+    warning = base_model_warning(load_yaml_config(path))
+    return [], [], [warning] if warning else []
 
 
 @click.command("axolotl-config", context_settings={"help_option_names": ["-h", "--help"]})

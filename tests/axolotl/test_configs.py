@@ -221,3 +221,55 @@ def test_axolotl_config_never_writes_into_the_model_it_reads(tmp_path, tiny_mixt
     assert result.output == (f"Error: {model / 'config.json'}: lies inside the base model ({model}); "
                              "write it somewhere else\n")
     assert (model / "config.json").read_text() == before
+
+
+def test_check_warns_on_a_base_model_that_is_no_hub_id(tmp_path, tiny_raw):
+    """A one-part base_model (the seed's placeholder) is a warning, not a failure; an ORG/NAME id
+    or an existing folder is fine."""
+    import yaml
+
+    seed = CONFIGS / "mixtral-itr-dada-qlora.yml"
+    assert "base_model: Mixtral-Instruct-ITR-8x7B  # PLACEHOLDER" in seed.read_text()
+    hub = tmp_path / "hub.yml"
+    hub.write_text(yaml.safe_dump({**tiny_raw, "base_model": "mistralai/Mixtral-8x7B-Instruct-v0.1"}))
+    result = CliRunner().invoke(dada, ["axolotl-config", "--check", str(seed), str(hub)])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        f"{seed}: ok (1 warning(s))",
+        "  warning: base_model: 'Mixtral-Instruct-ITR-8x7B' is neither a local folder here nor an ORG/NAME "
+        "Hub id; axolotl will look it up on the Hub (write the model's full Hub id, or a local folder)",
+        f"{hub}: ok"]
+
+
+def test_seed_config_keys_for_a_real_run():
+    """Closer to axolotl's own examples without touching the seed's optimisation: a prepared-data
+    folder, and the Hub / W&B keys left commented for the user."""
+    import yaml
+
+    text = (CONFIGS / "mixtral-itr-dada-qlora.yml").read_text()
+    cfg = yaml.safe_load(text)
+    assert cfg["dataset_prepared_path"] == "last_run_prepared"
+    assert not {"hub_model_id", "wandb_project"} & set(cfg)
+    for line in ("# hub_model_id: YOUR-NAME/mixtral-itr-dada-qlora", "# wandb_project: dada",
+                 "# wandb_entity: YOUR-TEAM", "# wandb_name: mixtral-itr-dada-qlora"):
+        assert f"\n{line}  # " in text
+
+
+def test_portable_from_a_base_config(tmp_path):
+    """--portable --from: the user's config loses the plugin and its keys, gains the portable
+    data keys, and still validates."""
+    import yaml
+
+    from dada_plugin.axolotl.validate import validate_file
+
+    out = tmp_path / "p.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--portable", "--from",
+                                       str(CONFIGS / "mixtral-itr-dada-qlora.yml"), "--dataset", "d/dada.jsonl"])
+    assert result.exit_code == 0, result.output
+    cfg = yaml.safe_load(out.read_text())
+    assert not [k for k in cfg if k.startswith("dada_") or k == "plugins"]
+    assert cfg["datasets"] == [{"path": "d/dada.jsonl", "ds_type": "json", "type": "chat_template",
+                                "field_messages": "messages", "roles_to_train": ["assistant"],
+                                "train_on_eos": "turn"}]
+    assert cfg["chat_template"] == "mistral_v1" and cfg["lora_r"] == 512
+    validate_file(out)

@@ -14,16 +14,18 @@ def axolotl_cfg():
     return DictDefault(sequence_len=2048, train_on_inputs=False, chat_template="mistral_v1")
 
 
-def tokenize_all(kind: str, tokenizer, cfg, jsonl):
-    """Rows of ``jsonl`` through axolotl's own strategy loader and dataset wrapper, in order."""
+def tokenize_all(kind: str, tokenizer, cfg, jsonl, ds_cfg: dict | None = None):
+    """Rows of ``jsonl`` through axolotl's own strategy loader and dataset wrapper, in order
+    (``ds_cfg``: a config's datasets entry; default: the plain entry of ``kind``)."""
     import axolotl.utils.data.wrappers  # noqa: F401  (first: axolotl.datasets alone is a circular import)
     from axolotl.datasets import TokenizedPromptDataset
     from axolotl.prompt_strategies import load
     from datasets import load_dataset
 
-    ds_cfg = {"path": str(jsonl), "ds_type": "json", "type": kind}
-    if kind == "chat_template":
-        ds_cfg["chat_template"] = "mistral_v1"
+    if ds_cfg is None:
+        ds_cfg = {"path": str(jsonl), "ds_type": "json", "type": kind}
+        if kind == "chat_template":
+            ds_cfg["chat_template"] = "mistral_v1"
     strategy = load(kind, tokenizer, cfg, ds_cfg)
     assert strategy is not None, f"axolotl could not load strategy {kind}"
     raw = load_dataset("json", data_files=str(jsonl), split="train")
@@ -147,3 +149,32 @@ def test_tokenizer_disagreements_on_the_fixture(hf_tokenizer, axolotl_cfg, dada_
             lone_space.append(r["id"])
     assert len(lone_space) == 5  # answers starting with a digit: "▁" + "1": the "▁" is masked
     assert all(r["answer"][:1].isdigit() for r in dada_rows if r["id"] in lone_space)
+
+
+def test_portable_config_gives_the_strategys_ids_and_labels(tmp_path, tiny_mixtral, axolotl_cfg, dada_jsonl,
+                                                             dada_rows):
+    """``dada axolotl-config --portable``: no plugin, axolotl's chat_template over the messages
+    column; axolotl validates it, and on every fixture row its input_ids and labels equal dada's
+    strategy's (no disagreement found)."""
+    from axolotl.loaders import load_tokenizer
+    from click.testing import CliRunner
+
+    from dada_plugin.axolotl.validate import validate_file
+    from dada_plugin.cli import dada
+
+    out = tmp_path / "portable.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--portable", "--dataset",
+                                       str(dada_jsonl), "--base-model", str(tiny_mixtral), "--merge-base", ""])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "dada_" not in text.replace("dada_jsonl", "") and "plugins" not in text
+    cfg = validate_file(out)
+    assert (cfg.chat_template, cfg.datasets[0]["type"], cfg.datasets[0]["field_messages"]) == (
+        "mistral_v1", "chat_template", "messages")
+    cfg.tokenizer_config = cfg.base_model  # what axolotl's normalize_config sets before loading
+    tokenizer = load_tokenizer(cfg)
+    theirs = tokenize_all("chat_template", tokenizer, cfg, dada_jsonl, dict(cfg.datasets[0]))
+    ours = tokenize_all(STRATEGY, tokenizer, axolotl_cfg, dada_jsonl)
+    assert len(ours) == len(theirs) == len(dada_rows) == 99
+    assert [row["id"] for row, a, b in zip(dada_rows, ours, theirs) if a != b] == []
+    assert all(-100 in labels and labels[-1] == 2 for _, labels in theirs)  # prompt masked, EOS trained

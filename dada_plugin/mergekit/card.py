@@ -222,7 +222,7 @@ def model_card(cfg: dict, config_yaml: str, axolotl_yaml: str | None = None, *,
         licences.append(f"* {ids[model] or model}: " + (f"{given} (from its card)" if given
                         else "not known here; see the model's own page"))
     if license:
-        why = (f" (given with --license)" if license != data_license
+        why = (" (given with --license)" if license != data_license
                else f" (the licence of its training data{f', {data_name}' if data_name else ''})")
         licence_text = f"This merge is released under **{license}**{why}."
     else:

@@ -3,7 +3,7 @@ import json
 import pytest
 
 from dada_plugin.errors import InputError
-from dataset_builders.load import JOINER, load, merge_turn, read_raw, record_id
+from dataset_builders.load import JOINER, load, merge_turn, record_id
 
 
 def test_joiner_and_seams():

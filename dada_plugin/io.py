@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -55,10 +56,7 @@ def temp_open(path: str | Path, mode: str = "w") -> Iterator[tuple[TextIO, Path]
             os.fsync(fh.fileno())
         os.chmod(tmp, file_mode())
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -91,8 +89,7 @@ _JSONL = json.JSONEncoder(ensure_ascii=False)
 
 
 def write_rows(fh: TextIO, rows: Iterable[dict]) -> None:
-    encode = _JSONL.encode
-    fh.writelines(encode(row) + "\n" for row in rows)
+    fh.writelines(_JSONL.encode(row) + "\n" for row in rows)
 
 
 def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
@@ -118,7 +115,6 @@ def load_yaml(path: str | Path) -> object:
     second ``parameters:`` would drop the first), every failure one ConfigError naming the file
     and, where known, the line."""
     import yaml
-
 
     class StrictLoader(yaml.SafeLoader):
         aliases = 0
@@ -173,7 +169,6 @@ def jsonl_rows(path: str | Path, text: str | None = None) -> Iterator[tuple[int,
     """(line number, value) of each non-blank line of a JSON-lines file (``text``: its content,
     already read). Lines are split on "\\n" only: U+2028 and friends may stand raw inside JSON
     strings. InputError names the line (and the record: its index among the rows) of bad JSON."""
-
     if text is None:
         try:
             text = Path(path).read_text(encoding="utf-8")
@@ -198,16 +193,12 @@ SEAL = "# dada-sha256: "
 def seal(text: str) -> str:
     """``text`` with a last comment line holding the sha256 of the rest: a file dada wrote and
     nobody edited since can be told from any other (see :func:`sealed`)."""
-    import hashlib
-
     text = text if text.endswith("\n") else text + "\n"
     return f"{text}{SEAL}{hashlib.sha256(text.encode('utf-8')).hexdigest()}\n"
 
 
 def sealed(path: str | Path) -> bool:
     """``path`` is a file :func:`seal` wrote, unchanged since."""
-    import hashlib
-
     try:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError):

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
@@ -141,12 +141,8 @@ class OwnedFolder:
 
     def __init__(self, path: str | Path, command: str, names: Iterable[str], *,
                  dirs: Iterable[str] = (), force: bool = False, can_force: bool = True):
-        self.can_force = can_force
-        self.path = Path(path)
-        self.command = command
-        self.names = tuple(names)
-        self.dirs = tuple(dirs)
-        self.force = force
+        self.path, self.command, self.force, self.can_force = Path(path), command, force, can_force
+        self.names, self.dirs = tuple(names), tuple(dirs)
         self._leftover = _leftover_pattern(self.names + (MARKER,)).match
 
     @property
@@ -192,10 +188,8 @@ class OwnedFolder:
         if marker is not None:
             for entry in os.listdir(self.path):
                 if self._leftover(entry) and not any(same_file(self.path / entry, i) for i in inputs if i):
-                    try:
+                    with suppress(OSError):
                         os.unlink(self.path / entry)
-                    except OSError:
-                        pass
         self.path.mkdir(parents=True, exist_ok=True)
         marker = marker or {"command": self.command, "files": {}, "dirs": []}
         marker["dirs"] = sorted(set(marker["dirs"]) | set(creating))
@@ -260,10 +254,8 @@ class _Transaction:
 
     def discard(self) -> None:
         for _, tmp in self.staged:
-            try:
+            with suppress(OSError):
                 os.unlink(tmp)
-            except OSError:
-                pass
 
     def commit(self) -> None:
         folder = self.folder
@@ -332,7 +324,6 @@ def check_whole(folder: Path, command: str, *, force: bool) -> None:
     if marker is None:
         raise InputError(folder, f"was not written by `{command}`; dada never deletes files it did "
                                  "not write: choose another output folder")
-
     foreign = sorted(name for name in (str(p.relative_to(folder)) for p in entries)
                      if not is_ours(folder / name, name, marker))
     if foreign:

@@ -91,8 +91,7 @@ def load_recipe(path: str | Path) -> Recipe:
     raw = load_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError("a recipe is a YAML mapping", source=str(path))
-    recipe = Recipe.model_validate(raw)
-    return resolve_paths(recipe, path.resolve().parent)
+    return resolve_paths(Recipe.model_validate(raw), path.resolve().parent)
 
 
 def resolve_paths(recipe: Recipe, root: Path) -> Recipe:
@@ -124,7 +123,6 @@ class Chain:
         self.gguf_file = self.work / "gguf" / f"merged-{recipe.gguf.outtype.upper()}.gguf"
         self.log_dir = self.work / "logs"
         r = recipe
-        self.build_settings = r.data
         self.train_settings = r.train.model_copy(update={
             "base_model": r.base_model, "dataset": str(self.data / "dada.jsonl"),
             "output_dir": str(self.adapter), "prepared_path": str(self.train_dir / "prepared"),
@@ -146,10 +144,9 @@ class Chain:
     # -- the commands each step runs, rendered from its settings ----------------------------
     def commands(self) -> dict[str, str]:
         env = [f"{k}={v}" for k, v in OFFLINE.items()]
-        eval_models = self.eval_dir / "models"
         return {
             "build": command_line(["dada", "build", self.r.data.input, "-o", str(self.data)],
-                                  self.build_settings, skip=("input",)),
+                                  self.r.data, skip=("input",)),
             "axolotl-config": command_line(["dada", "axolotl-config", "-o", str(self.axolotl_yaml)],
                                            self.train_settings),
             "train": f"cd {shlex.quote(str(self.train_dir))} && " + shlex.join(
@@ -161,12 +158,12 @@ class Chain:
             "gguf": command_line(["dada", "gguf", str(self.merged), "-o", str(self.gguf_file)], self.r.gguf),
             "eval-dataset": command_line(["dada", "eval", "-o", str(self.eval_dir / "dataset")],
                                          self.dataset_eval),
-            "eval-models": command_line(["dada", "eval", "-o", str(eval_models)], self.models_eval),
+            "eval-models": command_line(["dada", "eval", "-o", str(self.eval_dir / "models")], self.models_eval),
         }
 
     # -- steps -------------------------------------------------------------------------------
     def build(self):
-        s = build(self.r.data.input, self.data, self.build_settings).stats
+        s = build(self.r.data.input, self.data, self.r.data).stats
         return {"kept": s["kept"], "records_read": s["records_read"], "stages": s["stages"],
                 "token_lengths": s["token_lengths"]}
 
@@ -208,7 +205,7 @@ class Chain:
         r, cmd = self.r, self.commands()
         training = {"train": self.train_settings.model_dump(), "merge": self.merge_settings.model_dump()}
         steps = [
-            Step("build", cmd["build"], self.build, self.build_settings.model_dump(),
+            Step("build", cmd["build"], self.build, r.data.model_dump(),
                  reads=(r.data.input, r.data.style_prompt, r.data.tokenizer)),
             Step("axolotl-config", cmd["axolotl-config"], self.axolotl_config, training,
                  reads=(r.train.base_config, r.base_model)),

@@ -68,10 +68,9 @@ def _default(info: FieldInfo):
 
 
 def _click_type(base):
-    origin = typing.get_origin(base)
-    if origin is Literal:
+    if typing.get_origin(base) is Literal:
         return click.Choice([str(a) for a in typing.get_args(base)])
-    return {int: int, float: float, str: str}.get(base, str)
+    return base if base in (int, float) else str
 
 
 def _pairs(as_yaml: bool):
@@ -148,9 +147,7 @@ def from_options(model: type[BaseModel], values: dict, **fixed):
 
 
 def _text(value) -> str:
-    if isinstance(value, list):
-        return ",".join(_text(v) for v in value)
-    return str(value)
+    return ",".join(map(_text, value)) if isinstance(value, list) else str(value)
 
 
 def _yaml(value) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import os
 import time
 import traceback
 from dataclasses import dataclass
@@ -31,25 +32,17 @@ class Step:
 def file_ids(paths) -> list:
     """What a step's fingerprint knows of the files it reads: (size, mtime, inode) of each file,
     and of each file directly in a folder (a model's config.json, weights, adapter)."""
-    import os
-
     def ident(path: Path) -> list:
         st = path.stat()
         return [st.st_size, st.st_mtime_ns, st.st_ino]
 
-    out = []
-    for raw in paths:
-        if raw is None or "://" in str(raw):
-            continue
-        path = Path(raw)
-        if path.is_file():
-            out.append([str(path), ident(path)])
-        elif path.is_dir():
-            out.append([str(path), [[e.name, ident(Path(e.path))] for e in
-                                    sorted(os.scandir(path), key=lambda e: e.name) if e.is_file()]])
-        else:
-            out.append([str(path), None])
-    return out
+    def state(path: Path) -> list | None:
+        if path.is_dir():
+            return [[e.name, ident(Path(e.path))] for e in sorted(os.scandir(path), key=lambda e: e.name)
+                    if e.is_file()]
+        return ident(path) if path.is_file() else None
+
+    return [[str(Path(p)), state(Path(p))] for p in paths if p is not None and "://" not in str(p)]
 
 
 # what a chain writes at the top of its work folder (the folder is refused if it holds anything
@@ -68,7 +61,6 @@ def _finished(marker: Path) -> dict:
 
 class StepRunner:
     def __init__(self, workdir: str | Path, echo: Callable[[str], None] = print, force: bool = False):
-
         self.workdir = Path(workdir)
         self.folder = OwnedFolder(self.workdir, "dada run", (), dirs=WORKDIR_ENTRIES, can_force=False)
         self.echo = echo
@@ -76,13 +68,9 @@ class StepRunner:
         self.state_dir = self.workdir / ".steps"
         self.log_dir = self.workdir / "logs"
 
-    def _marker(self, step: Step) -> Path:
-        return self.state_dir / f"{step.name}.json"
-
     def run(self, steps: list[Step], selected: list[str] | None = None) -> dict[str, dict]:
         """Run ``steps`` in order (only those named in ``selected``, if given); fingerprints are
         chained over all of them, so a selection does not change what counts as finished."""
-
         self.folder.check()
         self.folder.claim(creating=(".steps", "logs"))
         self.state_dir.mkdir(parents=True, exist_ok=True)
@@ -96,7 +84,7 @@ class StepRunner:
             fingerprint = hashlib.sha256(blob.encode("utf-8")).hexdigest()
             if step not in chosen:
                 continue
-            marker = self._marker(step)
+            marker = self.state_dir / f"{step.name}.json"
             head = f"[{chosen.index(step) + 1}/{len(chosen)}] {step.name}: {step.command}"
             done = _finished(marker)
             if done.get("fingerprint") == fingerprint and not self.force:

@@ -23,6 +23,8 @@ import time
 from collections import deque
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from dada_plugin.llamacpp.serve import free_port
+
 
 def default_reply(messages: list[dict]) -> str:
     """Deterministic: 'Sure! Here's the answer: ' + the first sentence of the original answer."""
@@ -34,10 +36,7 @@ def default_reply(messages: list[dict]) -> str:
 
 def dead_url() -> str:
     """An http URL on 127.0.0.1 with nothing listening (connection refused)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}/v1"
+    return f"http://127.0.0.1:{free_port()}/v1"
 
 
 def echo_reply(messages: list[dict]) -> str:
@@ -53,10 +52,8 @@ class FakeLLMServer:
         self.faults = deque(faults)
         self._slots = threading.BoundedSemaphore(slots)
         self._lock = threading.Lock()
-        self.requests = 0          # every request received
-        self.answered = 0          # 200 answers sent
-        self.in_flight = 0
-        self.max_in_flight = 0
+        # every request received, 200 answers sent, requests being answered now and at most
+        self.requests = self.answered = self.in_flight = self.max_in_flight = 0
         self.auth_headers: list[str] = []
         self.bodies: list[dict] = []
         server_class = ThreadingHTTPServer
@@ -109,7 +106,9 @@ class FakeLLMServer:
                 self.wfile.write(body)
 
             def _failed(self, fault: str | None) -> bool:
-                """Answer a dropped connection or an error status; True when it did."""
+                """Sleep for a slow fault; answer a dropped connection or an error status (True)."""
+                if fault and fault.startswith("slow:"):
+                    time.sleep(float(fault.partition(":")[2]))
                 if fault == "drop":
                     self.close_connection = True
                     self.connection.shutdown(2)
@@ -123,8 +122,6 @@ class FakeLLMServer:
                 fault = srv._next_fault()
                 if self._failed(fault):
                     return None
-                if fault and fault.startswith("slow:"):
-                    time.sleep(float(fault.partition(":")[2]))
                 if self.path != "/v1/models":
                     return self._send(404, b'{"error": "not found"}')
                 return self._send(200, json.dumps({"object": "list", "data": [{"id": "fake"}]}).encode())
@@ -145,8 +142,6 @@ class FakeLLMServer:
                     return self._send(429, b'{"error": "slow down"}', {"Retry-After": after})
                 if fault == "badjson":
                     return self._send(200, b"{not json")
-                if fault and fault.startswith("slow:"):
-                    time.sleep(float(fault.partition(":")[2]))
                 with srv._slots:
                     with srv._lock:
                         srv.in_flight += 1

@@ -8,8 +8,8 @@ only thing written while a run is in flight, and it only ever grows).
 from __future__ import annotations
 
 import statistics
-from collections import Counter
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -47,10 +47,7 @@ class BuildResult:
 
 
 def _stage_stats(n_in: int, result: StageResult) -> dict:
-    reasons: dict[str, int] = {}
-    for rej in result.rejected:
-        reasons[rej.reason] = reasons.get(rej.reason, 0) + 1
-    return {"in": n_in, "out": len(result.kept), "rejected": reasons}
+    return {"in": n_in, "out": len(result.kept), "rejected": dict(Counter(r.reason for r in result.rejected))}
 
 
 def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
@@ -102,8 +99,7 @@ def rewrite(records: list[Record], backend, template: str, store: CompletionStor
                          lambda job, c: answers.__setitem__(job.key, c))
         for rec in records:
             rec.answer = answers[rec.id].text
-        seconds = time.monotonic() - started
-        return StageResult(kept=list(records)), throughput_stats(len(records), 0, seconds)
+        return StageResult(kept=list(records)), throughput_stats(len(records), 0, time.monotonic() - started)
     chunks = echo_chunks(template)
     prefix = key_prefix(backend.identity(), template)
     jobs = [Job(cache_key(prefix, r.question, r.original_answer), render(template, r.question, r.original_answer))
@@ -145,20 +141,12 @@ def length_stats(lengths: list[int], max_tokens: int) -> dict:
     if not lengths:
         return {"count": 0}
     ordered = sorted(lengths)
-    hist: dict[str, int] = {}
-    for n in ordered:
-        lo = (n // HIST_BIN) * HIST_BIN
-        label = f"{lo}-{lo + HIST_BIN - 1}"
-        hist[label] = hist.get(label, 0) + 1
+    lows = Counter(n // HIST_BIN * HIST_BIN for n in ordered)
+    hist = {f"{lo}-{lo + HIST_BIN - 1}": count for lo, count in lows.items()}
     return {"count": len(lengths), "min": ordered[0], "max": ordered[-1],
             "mean": round(statistics.fmean(lengths), 2), "p50": ordered[len(ordered) // 2],
             "p95": ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))],
             "over_max_tokens": sum(n > max_tokens for n in lengths), "histogram": hist}
-
-
-def output_folder(outdir: str | Path, force: bool = False) -> outputs.OwnedFolder:
-    """The build folder: its four outputs and the rewrite cache are dada's own."""
-    return outputs.OwnedFolder(outdir, "dada build", OUTPUTS, dirs=("cache",), force=force)
 
 
 def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | None = None) -> BuildResult:
@@ -166,7 +154,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     options = options or BuildSettings()
     started = time.monotonic()
     outdir = Path(outdir)
-    folder = output_folder(outdir, options.force)
+    folder = outputs.OwnedFolder(outdir, "dada build", OUTPUTS, dirs=("cache",), force=options.force)
     outputs.refuse_inputs([outdir / n for n in (*OUTPUTS, outputs.MARKER)] + [outdir / "cache" / STORE_NAME],
                           {"input": input_path, "style prompt": options.style_prompt})
     folder.check()

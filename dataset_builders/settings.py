@@ -3,7 +3,7 @@ the argument of :func:`dataset_builders.pipeline.build` (see :mod:`dada_plugin.s
 
 from __future__ import annotations
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 
 from dada_plugin.settings import opt
 from dataset_builders import card
@@ -83,14 +83,8 @@ class BuildSettings(BackendOptions):
             raise ValueError(f"cannot retry {', '.join(unknown)}; reasons: {', '.join(RETRYABLE)}")
         return reasons
 
-    @field_validator("source_license")
+    @field_validator("source_license", "source_name")
     @classmethod
-    def _license(cls, value: str) -> str:
-        card.check_license(value)
-        return value
-
-    @field_validator("source_name")
-    @classmethod
-    def _name(cls, value: str) -> str:
-        card.check_name(value)
+    def _card_text(cls, value: str, info: ValidationInfo) -> str:
+        {"source_license": card.check_license, "source_name": card.check_name}[info.field_name](value)
         return value

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 from dada_plugin.errors import InputError
@@ -94,7 +97,6 @@ class CompletionStore:
                 raise
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:  # a full disk: what was committed before stays
-
             raise InputError(self.path, f"cannot store completions: {exc}") from exc
 
     def retire(self, keys: list[str]) -> None:
@@ -129,9 +131,6 @@ class GroupWriter:
     only after its transaction committed: a completion is on disk before it is counted."""
 
     def __init__(self, store: CompletionStore, on_committed):
-        import queue
-        import threading
-
         self._store = store
         self._on_committed = on_committed
         self._queue: queue.Queue = queue.Queue()
@@ -145,8 +144,6 @@ class GroupWriter:
         self._queue.put((key, owner, completion))
 
     def _loop(self) -> None:
-        import queue
-
         while True:
             batch = [self._queue.get()]
             while True:
@@ -178,8 +175,6 @@ def run_cached(jobs: list[Job], owners: list[str], backend, store: CompletionSto
     """Complete every job whose key the store does not hold yet (duplicates once), with a
     progress bar (rate, ETA). Answered completions are committed before they are counted;
     returns ``{key: completion}`` for all jobs and throughput figures."""
-    import time
-
     from tqdm import tqdm
 
     done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store is not None else {}

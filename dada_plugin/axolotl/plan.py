@@ -35,7 +35,6 @@ BUILTIN = "mixtral-8x7b"
 
 def builtin_mixtral() -> dict:
     """Mixtral-8x7B(-Instruct) v0.1 config.json (the numbers the merge checks ship, plus the rest)."""
-
     return {**MIXTRAL_8X7B, "num_experts_per_tok": 2, "max_position_embeddings": 32768,
             "rope_theta": 1e6, "rms_norm_eps": 1e-5, "tie_word_embeddings": False,
             "bos_token_id": 1, "eos_token_id": 2, "sliding_window": None}
@@ -72,7 +71,7 @@ class Plan:
         return asdict(self)
 
     def lines(self) -> list[str]:
-        out = [
+        return [
             f"model: {self.model} ({self.total_params:,} parameters)",
             f"LoRA r={self.lora_r} on {self.targets}: {self.trainable_params:,} trainable parameters "
             f"({100 * self.trainable_params / self.total_params:.2f}%)",
@@ -80,7 +79,6 @@ class Plan:
             + ", ".join(f"{k} {v:.1f}" for k, v in self.memory_breakdown_gb.items()),
             "assumptions: " + ", ".join(f"{k}={v}" for k, v in self.assumptions.items()),
         ]
-        return out
 
 
 def _meta_model(config: dict):
@@ -104,7 +102,6 @@ def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str
     """Exact counts on the meta device: total, trainable (peft), and 4-bit quantisable."""
     import torch
     from peft import LoraConfig, get_peft_model
-
 
     modules, params = TARGETS[targets]
     model = _meta_model(config)
@@ -132,10 +129,8 @@ def estimate(config: dict, counts: dict, *, four_bit: bool = True, quantize_expe
              micro_batch_size: int = 1, sequence_len: int = 2048, optimizer_bytes: int = 2,
              gradient_checkpointing: bool = True, gpus: int = 1) -> dict[str, float]:
     """The memory terms in GB (see the module docstring)."""
-    hidden = config["hidden_size"]
-    layers = config["num_hidden_layers"]
-    heads = config["num_attention_heads"]
-    vocab = config["vocab_size"]
+    hidden, layers, heads, vocab = (config[k] for k in ("hidden_size", "num_hidden_layers",
+                                                        "num_attention_heads", "vocab_size"))
     inter = config.get("intermediate_size", 4 * hidden) * config.get("num_experts_per_tok", 1)
     quant = counts["quantized"] if four_bit else 0
     if four_bit and not quantize_experts:
@@ -147,16 +142,10 @@ def estimate(config: dict, counts: dict, *, four_bit: bool = True, quantize_expe
     kept = tokens * hidden * 2 * (layers if gradient_checkpointing else 0)
     if not gradient_checkpointing:
         layer_work *= layers
-    terms = {
-        "base": base,
-        "lora": trainable * 4,
-        "grads": trainable * 4,
-        "optimizer": trainable * optimizer_bytes,
-        "activations": kept + layer_work + tokens * vocab * 8,
-        "cuda": GB,
-    }
-    for sharded in ("base", "lora", "grads", "optimizer"):
-        terms[sharded] /= gpus
+    # base, LoRA, gradients and optimizer state are divided among the GPUs (FSDP)
+    terms = {k: v / gpus for k, v in {"base": base, "lora": trainable * 4, "grads": trainable * 4,
+                                      "optimizer": trainable * optimizer_bytes}.items()}
+    terms.update(activations=kept + layer_work + tokens * vocab * 8, cuda=GB)
     return {k: round(v / GB, 2) for k, v in terms.items()}
 
 
@@ -169,7 +158,6 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
               targets: str = "attention", four_bit: bool = True, quantize_experts: bool = True,
               micro_batch_size: int = 1, sequence_len: int = 2048, optimizer: str = "adamw_bnb_8bit",
               gradient_checkpointing: bool = True, gpus: int = 1) -> Plan:
-
     if targets not in TARGETS:
         raise ConfigError(f"targets: '{targets}' is not one of {', '.join(TARGETS)}")
     if lora_r < 1:
@@ -178,11 +166,10 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
         raise ConfigError("gpus, micro_batch_size and sequence_len must be positive")
     config = load_model_config(model)
     counts = count_params(config, lora_r, lora_alpha, targets)
-    optimizer_bytes = 2 if "8bit" in optimizer else 8
     terms = estimate(config, counts, four_bit=four_bit, quantize_experts=quantize_experts,
                      micro_batch_size=micro_batch_size, sequence_len=sequence_len,
-                     optimizer_bytes=optimizer_bytes, gradient_checkpointing=gradient_checkpointing,
-                     gpus=gpus)
+                     optimizer_bytes=2 if "8bit" in optimizer else 8,
+                     gradient_checkpointing=gradient_checkpointing, gpus=gpus)
     return Plan(
         model=model, targets=targets, lora_r=lora_r, total_params=counts["total"],
         trainable_params=counts["trainable"], quantized_params=counts["quantized"] if four_bit else 0,
@@ -196,7 +183,6 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
 
 def plan_for_config(cfg: dict, model_config: str | None = None, gpus: int = 1) -> Plan:
     """The plan of an axolotl recipe dict (as :mod:`.recipe` writes it)."""
-
     if not isinstance(cfg.get("lora_r"), int) or isinstance(cfg.get("lora_r"), bool):
         raise ConfigError("lora_r: a LoRA recipe needs an integer lora_r to plan")
     targets = "attention+experts" if cfg.get("lora_target_parameters") else "attention"

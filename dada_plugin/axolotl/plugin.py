@@ -25,10 +25,7 @@ from typing import Literal
 
 from dada_plugin.axolotl.strategy import row_lengths
 from dada_plugin.io import jsonl_rows, sealed
-from dada_plugin.mergekit.config import (
-    build_slerp_config,
-    write_merge_config,
-)
+from dada_plugin.mergekit.config import build_slerp_config, write_merge_config
 from dada_plugin.mergekit.lint import check_merge_config
 from dada_plugin.offline import set_offline
 from dada_plugin.outputs import check_file
@@ -101,7 +98,6 @@ def _is_dada_dataset(ds) -> bool:
 
 def dada_rows(path: str | Path) -> list[dict]:
     """Rows of a local ``dada.jsonl`` (JSON lines); InputError names a bad line."""
-
     return [row for _, row in jsonl_rows(path)]
 
 
@@ -111,7 +107,6 @@ def row_limit(cfg) -> int:
 
 def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
     """(rows seen, "id (n tokens)" of each row over :func:`row_limit`) over the dada datasets."""
-
     limit, seen, too_long = row_limit(cfg), 0, []
     for ds in cfg.datasets or []:
         if not _is_dada_dataset(ds):
@@ -121,9 +116,8 @@ def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
             continue
         rows = dada_rows(ds["path"])
         seen += len(rows)
-        for row, n in zip(rows, row_lengths(tokenizer, rows)):
-            if n > limit:
-                too_long.append(f"{row.get('id', '?')} ({n} tokens)")
+        too_long += [f"{row.get('id', '?')} ({n} tokens)" for row, n in zip(rows, row_lengths(tokenizer, rows))
+                     if n > limit]
     return seen, too_long
 
 
@@ -132,7 +126,6 @@ def slerp_config(cfg, trained: bool = True) -> dict:
     the adapter folded in (``MODEL+ADAPTER``), or the full model a run without adapter saves.
     Checked (ConfigError lists every problem); local paths become absolute, hub ids stay.
     ``trained=False`` checks the rest before training, when ``output_dir`` holds nothing yet."""
-
     output = str(Path(cfg.output_dir).resolve())
     model, lora = cfg.base_model, None
     if trained:
@@ -176,7 +169,6 @@ class DadaPlugin(BasePlugin):
 
         if not PartialState().is_main_process:
             return
-
         path = Path(cfg.output_dir) / (cfg.dada_slerp_file or "slerp.yml")
         try:  # never over a file of the user's: the trained adapter matters more than the config
             check_file(path, {}, ours=sealed)

@@ -7,12 +7,7 @@ from pathlib import Path
 
 from dada_plugin.errors import ConfigError
 from dada_plugin.eval.generate import compare_models, default_prompts, read_prompts
-from dada_plugin.eval.report import (
-    REPORT_DIRS,
-    REPORT_FILES,
-    claim_folder,
-    write_report,
-)
+from dada_plugin.eval.report import REPORT_DIRS, REPORT_FILES, claim_folder, write_report
 from dada_plugin.eval.settings import MAX_BATCH, EvalSettings
 from dada_plugin.eval.sources import read_source
 from dataset_builders.rewrite import ClientOptions

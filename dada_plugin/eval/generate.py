@@ -4,6 +4,7 @@ backends: an OpenAI-compatible URL or a local transformers path)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from contextlib import ExitStack
 from pathlib import Path
@@ -46,8 +47,6 @@ def file_fingerprint(path: str | Path) -> str:
     """12 hex of sha256 over a file's identity (size, mtime, inode) and first MiB: a file
     written anew under the same name (dada writes to a temporary name, then renames) is a new
     model for the cache, without hashing 50 GB."""
-    import hashlib
-
     path = Path(path)
     st = path.stat()
     h = hashlib.sha256(f"{st.st_size}:{st.st_mtime_ns}:{st.st_ino}".encode())
@@ -59,15 +58,12 @@ def file_fingerprint(path: str | Path) -> str:
 def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMPTS) -> list[str]:
     """A fixed subset: the first slop-score benchmark prompts plus the first Alpaca questions of
     the bundled sample (no ``<nooutput>`` ones)."""
-
     alpaca = [r.question for r in load(sample_path()).kept[:n_alpaca]]
     return benchmark_prompts()[:n_slop] + alpaca
 
 
 def read_prompts(path: str | Path) -> list[str]:
     """A JSON list of strings, or a text file with one prompt per line."""
-
-
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -92,20 +88,17 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
     """Generate per model; returns ({name: [(prompt, output), ...]}, {name: failures}). A model
     whose backend gives up (a dead server) gets no samples, its error in ``errors``; the other
     models still run."""
-
     outdir = Path(outdir)
     parsed = [parse_model(spec) for spec in specs]
     names = [name for name, _, _ in parsed]
     if len(set(names)) != len(names):
         raise ConfigError(f"model names must be distinct: {', '.join(names)}")
     store = CompletionStore(outdir / "cache" / "generations.sqlite")
-    samples: dict[str, list[tuple[str, str]]] = {}
-    failures: dict[str, int] = {}
+    samples: dict[str, list[tuple[str, str]]] = {name: [] for name in names}
+    failures = dict.fromkeys(names, 0)
     rows = []
     try:
         for name, kind, fields in parsed:
-            samples[name] = []
-            failures[name] = 0
             try:
                 with ExitStack() as stack:
                     if kind == "gguf":
@@ -144,7 +137,6 @@ def compare_models(specs: list[str], prompts: list[str], outdir: str | Path, sam
     """Generate from every model, then write the side-by-side report of those that gave
     samples. ResultError (after the report of the others is written) when a model gave none:
     an empty column would read as "no slop"."""
-
     errors: dict[str, str] = {}
     samples, failures = generate(specs, prompts, outdir, sampling, progress=progress, errors=errors)
     columns = {name: rows for name, rows in samples.items() if rows}

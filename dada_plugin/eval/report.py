@@ -8,6 +8,8 @@ model's generated answers to the same prompts.
 
 from __future__ import annotations
 
+from functools import reduce
+from operator import getitem
 from pathlib import Path
 
 from dada_plugin.eval.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVEL
@@ -37,13 +39,7 @@ def fmt(value: float) -> str:
 
 def flat_values(metrics: dict) -> dict[str, float]:
     """Registry name -> value, read from slop-score's nested layout."""
-    out = {}
-    for name, spec in METRICS.items():
-        node = metrics
-        for key in spec.path:
-            node = node[key]
-        out[name] = node
-    return out
+    return {name: reduce(getitem, spec.path, metrics) for name, spec in METRICS.items()}
 
 
 def table(results: dict[str, dict], *, with_ci: bool) -> list[str]:
@@ -55,24 +51,20 @@ def table(results: dict[str, dict], *, with_ci: bool) -> list[str]:
              "| words |  | " + " | ".join(str(results[n]["metrics"]["lexical_diversity"]
                                              ["total_words"]) for n in names) + " |"]
     values = {n: flat_values(results[n]["metrics"]) for n in names}
+
+    def cell(n: str, name: str) -> str:
+        lo, hi = map(fmt, results[n]["ci"][name]) if with_ci else ("", "")
+        return fmt(values[n][name]) + (f" [{lo}, {hi}]" if with_ci else "")
+
     for name, spec in METRICS.items():
-        cells = []
-        for n in names:
-            cell = fmt(values[n][name])
-            if with_ci:
-                lo, hi = results[n]["ci"][name]
-                cell += f" [{fmt(lo)}, {fmt(hi)}]"
-            cells.append(cell)
-        lines.append(f"| {spec.label} | {spec.better} | " + " | ".join(cells) + " |")
+        lines.append(f"| {spec.label} | {spec.better} | " + " | ".join(cell(n, name) for n in names) + " |")
     return lines
 
 
 def top_lines(result: dict) -> list[str]:
-    lines = []
-    for key in TOP_ROWS:
-        shown = ", ".join(f"{text} ({n})" for text, n in result["top_offenders"][key]) or "none"
-        lines.append(f"- {key.replace('_', ' ')}: {shown}")
-    return lines
+    top = result["top_offenders"]
+    return [f"- {key.replace('_', ' ')}: " + (", ".join(f"{text} ({n})" for text, n in top[key]) or "none")
+            for key in TOP_ROWS]
 
 
 def markdown(report: dict, title: str = "Slop and diversity report") -> str:
@@ -118,6 +110,5 @@ def write_report(samples_by_model: dict[str, list], outdir: str | Path, *,
         "markdown": write_text(outdir / "report.md", markdown(report, title)),
     }
     if charts:
-
         paths["charts"] = write_charts(report, outdir / "charts")
     return paths

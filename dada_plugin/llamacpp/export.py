@@ -148,43 +148,39 @@ def plan(config: dict, tensors: dict, outtype: str) -> list[Planned]:
     def add(name: str, shape: tuple, load) -> None:
         out.append(Planned(name, shape, qtype_for(name, shape), load))
 
+    def gguf_name(key: str, bid: int) -> str:
+        return gguf.TENSOR_NAMES[gguf.MODEL_TENSOR[key]].format(bid=bid) + ".weight"
+
     for hf_name, (shard, shape) in tensors.items():
         if m := HUB_EXPERT.match(hf_name):
             experts.setdefault((int(m.group(1)), m.group(3)), {})[int(m.group(2))] = hf_name
             continue
         if m := FUSED_EXPERT.match(hf_name):
-            bid, kind = int(m.group(1)), m.group(2)
-            fmt = gguf.TENSOR_NAMES
-            if kind == "gate_up_proj":  # [E, 2I, H]: w1 rows then w3 rows
+            bid = int(m.group(1))
+            if m.group(2) == "gate_up_proj":  # [E, 2I, H]: w1 rows then w3 rows
                 e, two_i, h = shape
                 i = inter or two_i // 2
                 for key, part in (("FFN_GATE_EXP", slice(0, i)), ("FFN_UP_EXP", slice(i, two_i))):
-                    add(fmt[gguf.MODEL_TENSOR[key]].format(bid=bid) + ".weight", (e, i, h),
+                    add(gguf_name(key, bid), (e, i, h),
                         _loader(shard, hf_name, lambda t, p=part: t[:, p, :].contiguous()))
             else:  # down_proj [E, H, I]
-                add(fmt[gguf.MODEL_TENSOR.FFN_DOWN_EXP].format(bid=bid) + ".weight", shape,
-                    _loader(shard, hf_name))
+                add(gguf_name("FFN_DOWN_EXP", bid), shape, _loader(shard, hf_name))
             continue
         if m := FUSED_ROUTER.match(hf_name):
-            add(gguf.TENSOR_NAMES[gguf.MODEL_TENSOR.FFN_GATE_INP].format(bid=int(m.group(1))) + ".weight",
-                shape, _loader(shard, hf_name))
+            add(gguf_name("FFN_GATE_INP", int(m.group(1))), shape, _loader(shard, hf_name))
             continue
         new = names.get_name(hf_name, try_suffixes=(".weight", ".bias"))
         if new is None:
             raise ConfigError(f"tensor {hf_name}: no llama.cpp name for it (gguf's TensorNameMap)")
-        transform = None
-        if hf_name.endswith("q_proj.weight"):
-            transform = lambda t: permute(t, n_head, n_head)  # noqa: E731
-        elif hf_name.endswith("k_proj.weight"):
-            transform = lambda t: permute(t, n_head, n_kv)  # noqa: E731
+        kv = n_head if hf_name.endswith("q_proj.weight") else n_kv if hf_name.endswith("k_proj.weight") else None
+        transform = None if kv is None else (lambda t, kv=kv: permute(t, n_head, kv))
         add(new, shape, _loader(shard, hf_name, transform))
 
     for (bid, w), by_expert in sorted(experts.items()):
         order = [by_expert[e] for e in sorted(by_expert)]
-        shape = tensors[order[0]][1]
-        name = gguf.TENSOR_NAMES[gguf.MODEL_TENSOR[EXPERT_TENSOR[w]]].format(bid=bid) + ".weight"
         # loaded (and quantized) one expert at a time: see convert()
-        add(name, (len(order), *shape), [_loader(tensors[n][0], n) for n in order])
+        add(gguf_name(EXPERT_TENSOR[w], bid), (len(order), *tensors[order[0]][1]),
+            [_loader(tensors[n][0], n) for n in order])
     return out
 
 
@@ -222,19 +218,12 @@ def vocabulary(folder: Path, vocab_size: int) -> tuple[list[bytes], list[float],
     model = folder / "tokenizer.model"
     if not model.is_file():
         raise InputError(folder, "no tokenizer.model (the SentencePiece vocabulary llama.cpp needs)")
-    sp = SentencePieceProcessor(model_file=str(model))
-    tokens, scores, types = [], [], []
-    for i in range(sp.vocab_size()):
-        kind = (gguf.TokenType.UNKNOWN if sp.is_unknown(i) else gguf.TokenType.CONTROL if sp.is_control(i)
-                else gguf.TokenType.UNUSED if sp.is_unused(i) else gguf.TokenType.BYTE if sp.is_byte(i)
-                else gguf.TokenType.NORMAL)
-        tokens.append(sp.id_to_piece(i).encode("utf-8"))
-        scores.append(sp.get_score(i))
-        types.append(int(kind))
-    for i in range(len(tokens), vocab_size):
-        tokens.append(f"[PAD{i}]".encode("utf-8"))
-        scores.append(-1000.0)
-        types.append(int(gguf.TokenType.UNUSED))
+    sp, T = SentencePieceProcessor(model_file=str(model)), gguf.TokenType
+    known, pad = range(sp.vocab_size()), range(sp.vocab_size(), vocab_size)
+    tokens = [sp.id_to_piece(i).encode("utf-8") for i in known] + [f"[PAD{i}]".encode("utf-8") for i in pad]
+    scores = [sp.get_score(i) for i in known] + [-1000.0] * len(pad)
+    types = [int(T.UNKNOWN if sp.is_unknown(i) else T.CONTROL if sp.is_control(i) else T.UNUSED if sp.is_unused(i)
+                 else T.BYTE if sp.is_byte(i) else T.NORMAL) for i in known] + [int(T.UNUSED)] * len(pad)
     for token_id, content, special in added_tokens(folder):  # into the padding slots only
         if token_id < len(tokens) and types[token_id] == int(gguf.TokenType.UNUSED):
             tokens[token_id] = content.encode("utf-8")
@@ -328,9 +317,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
         writer.write_kv_data_to_file()
         writer.write_ti_data_to_file()
         for i, p in enumerate(planned, 1):  # one tensor in memory at a time
-            data = convert(p)
-            writer.write_tensor_data(data)
-            del data
+            writer.write_tensor_data(convert(p))
             if progress:
                 progress(f"[{i}/{len(planned)}] {p.name} {p.qtype.name}")
         writer.close()
@@ -377,10 +364,8 @@ def _tensor_info(shape: tuple, qtype) -> tuple:
     import numpy as np
     from gguf.quants import quant_shape_to_byte_shape
 
-    n = int(np.prod(shape)) if shape else 1
-    if qtype == gguf.GGMLQuantizationType.F32:
-        return shape, np.float32, 4 * n, None
-    if qtype == gguf.GGMLQuantizationType.F16:
-        return shape, np.float16, 2 * n, None
+    plain = {gguf.GGMLQuantizationType.F32: np.float32, gguf.GGMLQuantizationType.F16: np.float16}.get(qtype)
+    if plain is not None:
+        return shape, plain, np.dtype(plain).itemsize * int(np.prod(shape)), None
     byte_shape = quant_shape_to_byte_shape(shape, qtype)
     return byte_shape, np.uint8, int(np.prod(byte_shape)), qtype

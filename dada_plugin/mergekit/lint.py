@@ -11,6 +11,8 @@ names, absolute local paths, adapters folded into the model they were trained on
 
 from __future__ import annotations
 
+import copy
+import json
 import types
 import typing
 from dataclasses import dataclass, field
@@ -37,10 +39,6 @@ class Report:
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
 
-    @property
-    def ok(self) -> bool:
-        return not self.problems
-
 
 def check_merge_config(cfg: dict) -> list[str]:
     """Every problem of a mergekit config, one readable line each; [] means valid."""
@@ -66,11 +64,8 @@ def inspect_config(cfg: Any, *, strict: bool = False) -> Report:
 
     if not isinstance(cfg, dict):
         return Report(problems=["a mergekit config must be a YAML mapping"])
-    report = Report()
-    unknown = unknown_keys(cfg, MergeConfiguration)
-    report.problems += [f"{_where(loc)}: {UNKNOWN}" for loc in unknown]
-    broken = value_problems(cfg)
-    report.problems += broken
+    unknown, broken = unknown_keys(cfg, MergeConfiguration), value_problems(cfg)
+    report = Report(problems=[f"{_where(loc)}: {UNKNOWN}" for loc in unknown] + broken)
     if broken:
         return report
     try:
@@ -136,14 +131,6 @@ def known_methods() -> tuple[str, ...]:
     return tuple(sorted(m.spec.name for m in registered_methods()))
 
 
-def _parts(cfg: dict) -> Iterator[tuple[str, dict]]:
-    """(where, part) for the config and each of its modules: the parts that hold models/slices."""
-    yield "", cfg
-    for name, module in (cfg.get("modules") or {}).items() if isinstance(cfg.get("modules"), dict) else ():
-        if isinstance(module, dict):
-            yield f"modules.{name}.", module
-
-
 def value_problems(cfg: dict) -> list[str]:
     """What mergekit's types let through and dada refuses: no single form, unknown method or
     dtype, a reversed layer range, tokenizer_source beside tokenizer."""
@@ -163,7 +150,9 @@ def value_problems(cfg: dict) -> list[str]:
             problems.append(f"{key}: unknown dtype '{value}' (use one of {', '.join(KNOWN_DTYPES)})")
     if cfg.get("tokenizer_source") and cfg.get("tokenizer"):
         problems.append("(top level): give tokenizer_source or tokenizer, not both")
-    for prefix, part in _parts(cfg):
+    modules = cfg.get("modules") if isinstance(cfg.get("modules"), dict) else {}
+    parts = [("", cfg), *((f"modules.{name}.", m) for name, m in modules.items() if isinstance(m, dict))]
+    for prefix, part in parts:  # the config and each of its modules: the parts that hold slices
         for i, s in enumerate(part.get("slices") or []):
             for j, src in enumerate(s.get("sources") or [] if isinstance(s, dict) else []):
                 rng = src.get("layer_range") if isinstance(src, dict) else None
@@ -175,11 +164,13 @@ def value_problems(cfg: dict) -> list[str]:
 
 
 def _plain(setting):
-    """A parsed parameter setting as plain data (mergekit's ConditionalParameter as a dict)."""
+    """Parsed parameters as plain data (mergekit's ConditionalParameter as a dict)."""
     if isinstance(setting, BaseModel):
         return setting.model_dump()
     if isinstance(setting, list):
         return [_plain(v) for v in setting]
+    if isinstance(setting, dict):
+        return {k: _plain(v) for k, v in setting.items()}
     return setting
 
 
@@ -198,6 +189,11 @@ class _Group:
     base: str | None
     models_form: bool
 
+    @property
+    def added_base(self) -> bool:
+        """mergekit adds the base to a models: list that lacks it."""
+        return self.base is not None and self.models_form and self.base not in [r for _, r, _ in self.inputs]
+
 
 class _Checker:
     def __init__(self, cfg, report: Report, strict: bool):
@@ -213,41 +209,33 @@ class _Checker:
             self.report.skipped.append(line)
 
     # -- structure
-    def groups(self) -> Iterator[_Group]:
-        cfg = self.cfg
+    def parts(self) -> Iterator[tuple[str, Any]]:
+        """(where, part) for the config and each module: each has models, slices, parameters."""
+        yield "", self.cfg
+        for name, module in (self.cfg.modules or {}).items():
+            yield f"modules.{name}.", module
 
-        def from_parts(prefix, slices, models):
-            if models:
+    def groups(self) -> Iterator[_Group]:
+        base = _ref(self.cfg.base_model)
+        for prefix, part in self.parts():
+            if part.models:
                 yield _Group(prefix + "models", [(f"{prefix}models.{i}", str(m.model), None)
-                                                 for i, m in enumerate(models)], _ref(cfg.base_model), True)
-            for i, s in enumerate(slices or []):
+                                                 for i, m in enumerate(part.models)], base, True)
+            for i, s in enumerate(part.slices or []):
                 where = f"{prefix}slices.{i}"
                 inputs = [(f"{where}.sources.{j}", str(src.model), tuple(src.layer_range))
                           for j, src in enumerate(s.sources)]
-                yield _Group(where, inputs, _ref(s.base_model or cfg.base_model), False)
-
-        yield from from_parts("", cfg.slices, cfg.models)
-        for name, module in (cfg.modules or {}).items():
-            yield from from_parts(f"modules.{name}.", module.slices, module.models)
+                yield _Group(where, inputs, _ref(s.base_model) or base, False)
 
     def parameter_dicts(self) -> Iterator[tuple[str, dict]]:
-        cfg = self.cfg
-
-        def plain(params):
-            return {k: _plain(v) for k, v in (params or {}).items()}
-
-        def from_parts(prefix, owner):
-            yield f"{prefix}parameters", plain(owner.parameters)
-            for i, m in enumerate(getattr(owner, "models", None) or []):
-                yield f"{prefix}models.{i}.parameters", plain(m.parameters)
-            for i, s in enumerate(getattr(owner, "slices", None) or []):
-                yield f"{prefix}slices.{i}.parameters", plain(s.parameters)
+        for prefix, part in self.parts():
+            yield f"{prefix}parameters", _plain(part.parameters or {})
+            for i, m in enumerate(part.models or []):
+                yield f"{prefix}models.{i}.parameters", _plain(m.parameters or {})
+            for i, s in enumerate(part.slices or []):
+                yield f"{prefix}slices.{i}.parameters", _plain(s.parameters or {})
                 for j, src in enumerate(s.sources):
-                    yield f"{prefix}slices.{i}.sources.{j}.parameters", plain(src.parameters)
-
-        yield from from_parts("", cfg)
-        for name, module in (cfg.modules or {}).items():
-            yield from from_parts(f"modules.{name}.", module)
+                    yield f"{prefix}slices.{i}.sources.{j}.parameters", _plain(src.parameters or {})
 
     # -- models
     def info(self, where: str, ref: str) -> M.ModelInfo | None:
@@ -267,24 +255,19 @@ class _Checker:
             exists = kind == "local" and Path(path).exists()
             if kind == "local" and not exists and self.strict:
                 self.problem(f"{where}: {part} '{path}' does not exist")
-                continue
-            if part == "adapter":
-                if exists and not (Path(path) / "adapter_config.json").is_file():
-                    self.problem(f"{where}: adapter '{path}' has no adapter_config.json "
-                                 "(not a PEFT adapter)")
-                elif exists:
-                    trained_on = _adapter_base(Path(path))
-                    if trained_on and not _same_model(trained_on, model_path):
-                        self.problem(f"{where}: adapter '{path}' was trained on '{trained_on}', "
-                                     f"not on '{model_path}' (folding it elsewhere merges silently wrong)")
-                elif not exists:
-                    why = "hub id" if kind == "hub" else "not on this machine"
-                    self.skip(f"{where}: adapter '{path}' not checked ({why})")
-                continue
-            try:
-                info = M.model_info(ref)
-            except ValueError as exc:
-                self.problem(f"{where}: {exc}")
+            elif part == "model":
+                try:
+                    info = M.model_info(ref)
+                except ValueError as exc:
+                    self.problem(f"{where}: {exc}")
+            elif not exists:
+                why = "hub id" if kind == "hub" else "not on this machine"
+                self.skip(f"{where}: adapter '{path}' not checked ({why})")
+            elif not (Path(path) / "adapter_config.json").is_file():
+                self.problem(f"{where}: adapter '{path}' has no adapter_config.json (not a PEFT adapter)")
+            elif (trained_on := _adapter_base(Path(path))) and not _same_model(trained_on, model_path):
+                self.problem(f"{where}: adapter '{path}' was trained on '{trained_on}', "
+                             f"not on '{model_path}' (folding it elsewhere merges silently wrong)")
         self.infos[ref] = info
         return info
 
@@ -315,14 +298,10 @@ class _Checker:
     def check_contract(self, group: _Group, spec) -> None:
         from mergekit.merge_methods.base import BasePolicy
 
-        contract, method = spec.contract, spec.name
-        refs = [ref for _, ref, _ in group.inputs]
+        contract, method, base = spec.contract, spec.name, group.base
         for where, ref, _ in group.inputs:
             self.info(where, ref)
-        base = group.base
-        added = False
-        if base is not None and group.models_form and base not in refs:
-            refs, added = refs + [base], True  # mergekit adds the base to a models: list
+        refs = [ref for _, ref, _ in group.inputs] + ([base] if group.added_base else [])
         if contract.base == BasePolicy.REQUIRED:
             if base is None:
                 self.problem(f"{group.where}: {method} needs a base_model (the t=0 end)")
@@ -334,7 +313,7 @@ class _Checker:
         if len(refs) < low or (high is not None and len(refs) > high):
             want = (f"exactly {low}" if low == high else f"at least {low}" if high is None
                     else f"{low} to {high}")
-            extra = f" (the base_model is added to the {len(refs) - 1} listed)" if added else ""
+            extra = f" (the base_model is added to the {len(refs) - 1} listed)" if group.added_base else ""
             self.problem(f"{group.where}: {method} takes {want} model(s), got {len(refs)}{extra}")
         if len(set(refs)) != len(refs):
             self.problem(f"{group.where}: the same model is listed twice")
@@ -342,10 +321,7 @@ class _Checker:
     def check_layers(self, group: _Group) -> None:
         if group.models_form:
             counts = {}
-            inputs = list(group.inputs)
-            if group.base is not None and group.base not in [r for _, r, _ in inputs]:
-                inputs.append(("base_model", group.base, None))
-            for where, ref, _ in inputs:
+            for where, ref, _ in group.inputs + ([("base_model", group.base, None)] if group.added_base else []):
                 info = self.known(where, ref, "layer count")
                 if info is not None:
                     counts[ref] = info.num_layers
@@ -364,21 +340,14 @@ class _Checker:
                              f"{ref} has {info.num_layers} layers")
 
     def check_architectures(self, groups: list[_Group]) -> None:
-        archs = {}
-        for group in groups:
-            for _, ref, _ in group.inputs:
-                info = self.infos.get(ref)
-                if info is not None and info.architecture:
-                    archs[ref] = info.architecture
+        archs = {ref: info.architecture for group in groups for _, ref, _ in group.inputs
+                 if (info := self.infos.get(ref)) is not None and info.architecture}
         if len(set(archs.values())) > 1:
             listed = ", ".join(f"{ref}: {a}" for ref, a in archs.items())
             self.problem(f"models have different architectures ({listed})")
 
     def architecture(self) -> str | None:
-        for info in self.infos.values():
-            if info is not None and info.architecture:
-                return info.architecture
-        return None
+        return next((i.architecture for i in self.infos.values() if i is not None and i.architecture), None)
 
     def check_parameters(self, spec, groups) -> None:
         known = {p.name: p for p in spec.parameters}
@@ -386,7 +355,7 @@ class _Checker:
         tensors = M.architecture_tensors(arch) if arch else None
         seen: dict[str, list] = {}
         for where, params in self.parameter_dicts():
-            for name, setting in (params or {}).items():
+            for name, setting in params.items():
                 if name not in known:
                     takes = ", ".join(known) or "none"
                     self.problem(f"{where}.{name}: {spec.name} takes no parameter '{name}' "
@@ -425,16 +394,13 @@ class _Checker:
 
     def check_tokenizer(self) -> None:
         source = self.cfg.tokenizer_source
-        source = source if source in (None, "base", "union") else str(source)
         if source == "base" and not self.cfg.base_model:
             self.problem("tokenizer_source: 'base' needs a base_model")
         elif source not in (None, "base", "union"):
-            self.info("tokenizer_source", source)
+            self.info("tokenizer_source", str(source))
 
 
 def _adapter_base(adapter: Path) -> str | None:
-    import json
-
     try:
         return json.loads((adapter / "adapter_config.json").read_text(encoding="utf-8")).get(
             "base_model_name_or_path")
@@ -454,8 +420,6 @@ def _same_model(a: str, b: str) -> bool:
 
 def _without(cfg: dict, locs: list[tuple]) -> dict:
     """A deep copy of ``cfg`` with the keys at ``locs`` removed."""
-    import copy
-
     cfg = copy.deepcopy(cfg)
     for loc in locs:
         node = cfg

@@ -19,25 +19,15 @@ from dada_plugin.seed import MIXTRAL_NAME
 
 # Mixtral-8x7B (v0.1, base and Instruct): the numbers the checks need, from its config.json.
 MIXTRAL_8X7B = {
-    "architectures": ["MixtralForCausalLM"],
-    "model_type": "mixtral",
-    "num_hidden_layers": 32,
-    "hidden_size": 4096,
-    "intermediate_size": 14336,
-    "num_local_experts": 8,
-    "num_attention_heads": 32,
-    "num_key_value_heads": 8,
-    "vocab_size": 32000,
+    "architectures": ["MixtralForCausalLM"], "model_type": "mixtral", "num_hidden_layers": 32,
+    "hidden_size": 4096, "intermediate_size": 14336, "num_local_experts": 8,
+    "num_attention_heads": 32, "num_key_value_heads": 8, "vocab_size": 32000,
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 # Old (transformers 4) module names and their transformers-5 replacements, for filter hints.
-OLD_TENSOR_NAMES = {
-    "block_sparse_moe": "mlp",
-    ".w1": "mlp.experts.gate_up_proj",
-    ".w3": "mlp.experts.gate_up_proj",
-    ".w2": "mlp.experts.down_proj",
-}
+OLD_TENSOR_NAMES = {"block_sparse_moe": "mlp", ".w1": "mlp.experts.gate_up_proj",
+                    ".w3": "mlp.experts.gate_up_proj", ".w2": "mlp.experts.down_proj"}
 
 
 def parse_ref(ref: str):
@@ -61,9 +51,8 @@ def path_kind(path: str) -> str:
     """``"local"`` (absolute), ``"relative"`` (a local path not written absolute) or ``"hub"``."""
     if path.startswith("/"):
         return "local"
-    if path.startswith(("~", "./", "../", ".\\")) or path in (".", ".."):
-        return "relative"
-    if Path(path).exists() or not _HUB_ID.match(path):
+    if (path.startswith(("~", "./", "../", ".\\")) or path in (".", "..") or Path(path).exists()
+            or not _HUB_ID.match(path)):
         return "relative"
     return "hub"
 
@@ -143,8 +132,7 @@ def architecture_tensors(architecture: str) -> tuple[str, ...] | None:
     JSON architecture definitions; None when mergekit has no JSON definition for it."""
     from importlib.resources import files
 
-    root = files("mergekit._data.architectures")
-    for entry in root.iterdir():
+    for entry in files("mergekit._data.architectures").iterdir():
         if not entry.name.endswith(".json"):
             continue
         spec = json.loads(entry.read_text(encoding="utf-8"))

@@ -33,15 +33,8 @@ from dada_plugin.mergekit.lint import inspect_config
 from dada_plugin.mergekit.models import path_kind, paths
 from dada_plugin.mergekit.settings import MergeSettings
 from dada_plugin.offline import offline_env
-from dada_plugin.outputs import (
-    check_file,
-    check_whole,
-    check_writable,
-    mark_all,
-    read_marker,
-    refuse_inputs,
-    replace_folder,
-)
+from dada_plugin.outputs import (check_file, check_whole, check_writable, mark_all, read_marker,
+                                 refuse_inputs, replace_folder)
 
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
                    "special_tokens_map.json", "chat_template.jinja")
@@ -72,38 +65,26 @@ def shard_size(dtype: str | None, memory: int | None = None) -> str:
     return f"{params // 1_000_000}M"
 
 
-def _local_dir(ref: str | None) -> Path | None:
-
-    if not ref or ref in ("base", "union"):
-        return None
-    path = paths(ref)[0]
-    return Path(path) if path_kind(path) == "local" and Path(path).is_dir() else None
-
-
 def tokenizer_dir(cfg: dict) -> Path | None:
-    """The local folder the merged model's tokenizer comes from, if any."""
-
+    """The local folder the merged model's tokenizer comes from, if any: the tokenizer_source,
+    else the first model."""
     source = cfg.get("tokenizer_source")
-    if source not in (None, "base", "union"):
-        return _local_dir(source)
-    refs = referenced_models(cfg)
-    return _local_dir(refs[0]) if refs else None
+    if source in (None, "base", "union"):
+        source = next(iter(referenced_models(cfg)), None)
+    path = paths(source)[0] if source else None
+    return Path(path) if path and path_kind(path) == "local" and Path(path).is_dir() else None
 
 
-def copy_tokenizer(cfg: dict, out: Path) -> list[str]:
-    """Copy tokenizer files missing from ``out`` out of the tokenizer source; names copied."""
+def copy_tokenizer(cfg: dict, out: Path) -> None:
+    """Copy tokenizer files missing from ``out`` out of the tokenizer source."""
     src = tokenizer_dir(cfg)
-    copied = []
     for name in TOKENIZER_FILES if src else ():
         if (src / name).is_file() and not (out / name).exists():
             shutil.copy2(src / name, out / name)
-            copied.append(name)
-    return copied
 
 
 def local_inputs(cfg: dict) -> dict[str, Path]:
     """Every local folder a merge reads: models, adapters and the tokenizer source."""
-
     found: dict[str, Path] = {}
     for ref in referenced_models(cfg):
         for label, path in zip(("model", "adapter"), paths(ref)):
@@ -128,13 +109,10 @@ def _scratch(out: Path, kind: str) -> Path:
 def remove_leftovers(out: Path) -> None:
     """Remove what a killed merge into ``out`` left beside it: only folders of mkdtemp's shape
     that dada marked (a scratch mark, or an old merge moved aside), never a user's."""
-    name = re.escape(out.name)
-    shape = re.compile(rf"^\.{name}\.(?:(partial|lora-cache)-[a-z0-9_]{{8}}|old-\d+)$")
+    shape = re.compile(rf"^\.{re.escape(out.name)}\.(?:(partial|lora-cache)-[a-z0-9_]{{8}}|old-\d+)$")
     for left in out.parent.iterdir():
-        m = shape.match(left.name)
-        if not m or left.is_symlink() or not left.is_dir():
-            continue
-        if (left / SCRATCH_MARK).is_file() or read_marker(left, COMMAND) is not None:
+        if (shape.match(left.name) and not left.is_symlink() and left.is_dir()
+                and ((left / SCRATCH_MARK).is_file() or read_marker(left, COMMAND) is not None)):
             shutil.rmtree(left, ignore_errors=True)
 
 

@@ -46,8 +46,7 @@ def looks_structured(text: str) -> bool:
 
 
 def _split_long(sentence: str) -> list[str]:
-    words = sentence.split()
-    if len(words) <= 14:
+    if len(sentence.split()) <= 14:
         return [sentence]
     parts = SPLIT.split(sentence, maxsplit=1)
     if len(parts) == 1:
@@ -63,11 +62,8 @@ def simplify(answer: str) -> str:
     for pattern, repl in CLICHES:
         text = pattern.sub(repl, text)
     text = INTENSIFIERS.sub("", text)
-
     text = re.sub(r"[A-Za-z]+", _plain_word, text)
-    sentences: list[str] = []
-    for sentence in SENTENCE.split(text.strip()):
-        sentences += _split_long(sentence.strip())
+    sentences = [part for sentence in SENTENCE.split(text.strip()) for part in _split_long(sentence.strip())]
     return " ".join(s for s in sentences[:MAX_SENTENCES] if s)
 
 

@@ -83,10 +83,7 @@ class _Endpoint:
     """One base URL's health: consecutive failures, when it last answered, its last error."""
 
     def __init__(self, url: str):
-        self.url = url
-        self.streak = 0
-        self.last_ok = time.monotonic()
-        self.last_error = ""
+        self.url, self.streak, self.last_ok, self.last_error = url, 0, time.monotonic(), ""
 
     def failed(self, reason: str) -> None:
         self.streak += 1
@@ -106,8 +103,7 @@ class _Retry(Exception):
 
     def __init__(self, reason: str, after: float | None = None, alive: bool = False):
         super().__init__(reason)
-        self.after = after
-        self.alive = alive
+        self.after, self.alive = after, alive
 
 
 def _dead_error(endpoints: list[_Endpoint], what: str) -> BackendError:
@@ -160,8 +156,7 @@ class OpenAIBackend(Backend):
                         on_result=on_result)
         key = os.environ.get(o.api_key_env, "")
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        n = run.n_workers
-        limits = httpx.Limits(max_connections=n, max_keepalive_connections=n)
+        limits = httpx.Limits(max_connections=run.n_workers, max_keepalive_connections=run.n_workers)
         timeout = httpx.Timeout(o.timeout, connect=min(o.timeout, CONNECT_TIMEOUT))
         async with httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits) as client:
             try:

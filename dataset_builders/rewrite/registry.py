@@ -3,8 +3,10 @@ methods). A backend turns jobs (a prompt, plus the pair it came from) into compl
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Callable, Iterable
+from urllib.parse import urlsplit
 
 from pydantic import field_validator
 
@@ -49,8 +51,6 @@ class ClientOptions(Settings):
     @field_validator("api_key_env")
     @classmethod
     def _env_name(cls, name: str) -> str:
-        import re
-
         if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
             raise ValueError("must name an environment variable (letters, digits, _), not hold "
                              "the key itself")
@@ -70,8 +70,6 @@ class BackendOptions(ClientOptions):
     @field_validator("base_urls")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
-        from urllib.parse import urlsplit
-
         for url in urls:
             if not url.startswith(("http://", "https://")):
                 raise ValueError(f"{url!r} is not an http(s) URL")

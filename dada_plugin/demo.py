@@ -86,9 +86,9 @@ def _metrics_table(report_json: Path, names: tuple[str, ...]) -> list[str]:
     return lines
 
 
-KEY_METRICS = ("slop_list_matches_per_1k_words", "slop_trigram_matches_per_1k_words",
+KEY_METRICS = ("slop_score", "slop_list_matches_per_1k_words", "slop_trigram_matches_per_1k_words",
                "antislop_phrase_matches_per_1k_words", "lexical_diversity.mattr_500",
-               "avg_sentence_length", "flesch_kincaid_grade")
+               "avg_sentence_length", "vocab_level")
 
 
 def write_demo_report(out: Path, results: dict) -> Path:

@@ -7,7 +7,6 @@ stream of the texts joined with a blank line (no token spans the blank line).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from itertools import chain, count
 from typing import Iterable, Sequence
@@ -15,34 +14,17 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from dada_plugin.eval import Sample
+from dada_plugin.eval.contrast import contrast_starts, hits_per_record, js_len
 from dada_plugin.eval.tokenize import (
     STOPWORDS,
+    fk_syllables,
     normalise,
     normalised_tokens,
+    paragraph_count,
     sentence_scan,
-    syllable_counts,
 )
 
 HASH_MULT = np.uint64(0x9E3779B97F4A7C15)
-
-# "not X but Y" contrasts: surface patterns on normalised text. Each pattern starts with a literal
-# ("not", "n't") so the regex engine jumps between candidates instead of trying every position.
-_NOT_AFTER = "".join(f"(?<!\\b{a} not)" for a in (
-    "do", "does", "did", "could", "would", "will", "should", "can", "may", "might", "must",
-    "had", "have", "has", "to", "i", "we", "you", "they"))
-_THEN_ITS = (r"\s+[^.!?;\n]{1,60}?[.;:,\u2014\u2013]\s*(?:it's|it\s+is|it\s+was|they're|they\s+are"
-             r"|they\s+were|this\s+is|that's|he's|she's|he\s+was|she\s+was)\b")
-CONTRASTS = (
-    re.compile(r"not\b(?<![a-z]not)(?:"
-               r"\s+(?:just|only|merely|simply)\b[^.!?;\n]{1,100}?\bbut\b"   # not just X but Y
-               r"|" + _NOT_AFTER +                                           # not X, but Y
-               r"\s+(?!only|just|merely|simply)[^.!?;,\n]{1,60}[,;\u2014\u2013]\s*but\b"
-               r"|(?:(?<=\bis not)|(?<=\bwas not)|(?<=\bare not)|(?<=\bwere not))"
-               + _THEN_ITS + ")"),
-    re.compile(r"n't(?:(?<=\bisn't)|(?<=\bwasn't)|(?<=\baren't)|(?<=\bweren't))" + _THEN_ITS),
-)
-
-
 
 @dataclass
 class Corpus:
@@ -53,10 +35,13 @@ class Corpus:
     index: dict[str, int]            # token -> token id
     ids: np.ndarray                  # int64 token ids of the joined stream
     bounds: np.ndarray               # token offsets: record r is ids[bounds[r]:bounds[r+1]]
-    chars: np.ndarray                # characters per record
+    chars: np.ndarray                # characters per record (UTF-16 units, as JavaScript counts)
     sentences: np.ndarray            # sentences per record (fused across open joins)
     sentence_words: np.ndarray       # ASCII \w+ words per record
-    contrasts: np.ndarray            # "not X but Y" matches per record
+    syllables: np.ndarray            # slop-score's syllables of those words, per record
+    paragraphs: np.ndarray           # paragraphs per record (split on blank lines)
+    quotes: np.ndarray               # double quotes per record (straight and curly)
+    contrasts: np.ndarray            # slop-score's "not X but Y" hits per record
     groups: np.ndarray               # prompt group id per record (same prompt, same group)
     _cache: dict = field(default_factory=dict, repr=False)
 
@@ -167,11 +152,6 @@ class Interner:
         return renumber[first], self.index
 
 
-def contrast_starts(low: str) -> np.ndarray:
-    """Start offsets of "not X but Y" contrasts in normalised text."""
-    return np.array(sorted(m.start() for rx in CONTRASTS for m in rx.finditer(low)), dtype=np.int64)
-
-
 BATCH = 2048  # records tokenised at a time
 
 
@@ -193,23 +173,24 @@ def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
     n = len(texts)
     interner = Interner()
     lengths = np.zeros(n, dtype=np.int64)
-    chars = np.array([len(t) for t in texts], dtype=float)
-    contrasts, sentences, sentence_words = np.zeros(n), np.zeros(n), np.zeros(n)
+    points = np.array([len(t) for t in texts], dtype=np.int64)
+    chars = np.array([js_len(t) for t in texts], dtype=float)
+    sentences, sentence_words = np.zeros(n), np.zeros(n)
     after_end = True  # sentences run on across the blank line between batches, as in one stream
     for lo in range(0, n, BATCH):
         hi = min(n, lo + BATCH)
         sentences[lo:hi], sentence_words[lo:hi], after_end = sentence_scan(
-            "\n\n".join(texts[lo:hi]), _starts(chars[lo:hi].astype(np.int64)), after_end)
+            "\n\n".join(texts[lo:hi]), _starts(points[lo:hi]), after_end)
         lows = [normalise(t) for t in texts[lo:lo + BATCH]]
         per_record = [normalised_tokens(low) for low in lows]
         interner.add(per_record)
         lengths[lo:lo + len(lows)] = [len(t) for t in per_record]
-        # a contrast never crosses a blank line, so each batch is scanned on its own
-        hits = contrast_starts("\n\n".join(lows))
-        contrasts[lo:lo + len(lows)] = np.bincount(
-            np.searchsorted(_starts([len(low) for low in lows]), hits, side="right") - 1,
-            minlength=len(lows))
         del lows, per_record
+    syllables = np.array([fk_syllables(t, int(w)) for t, w in zip(texts, sentence_words)], dtype=float)
+    paragraphs = np.array([paragraph_count(t) for t in texts], dtype=float)
+    quotes = np.array([t.count('"') + t.count("\u201c") + t.count("\u201d") for t in texts], dtype=float)
+    # the contrasts of the joined text (a match may reach across the blank line between texts)
+    contrasts = hits_per_record(contrast_starts("\n\n".join(texts)), list(_starts(chars.astype(np.int64))), n)
     ids, index = interner.finish()
     bounds = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(lengths, out=bounds[1:])
@@ -217,16 +198,11 @@ def build_corpus(samples: Sequence[Sample] | Iterable[Sample]) -> Corpus:
     groups = np.array([group_index.setdefault(p if p is not None else (r,), len(group_index))
                        for r, p in enumerate(prompts)], dtype=np.int64)
     return Corpus(prompts=prompts, vocab=list(index), index=index, ids=ids, bounds=bounds,
-                  chars=chars, sentences=sentences, sentence_words=sentence_words,
-                  contrasts=contrasts, groups=groups)
+                  chars=chars, sentences=sentences, sentence_words=sentence_words, syllables=syllables,
+                  paragraphs=paragraphs, quotes=quotes, contrasts=contrasts, groups=groups)
 
 
 def content_mask(corpus: Corpus) -> np.ndarray:
     """True for token positions that are not stop words."""
     stop = corpus.cached("stop", lambda: corpus.membership(STOPWORDS))
     return ~stop[corpus.ids]
-
-
-def syllable_lookup(corpus: Corpus) -> np.ndarray:
-    """Syllables of each vocabulary entry."""
-    return corpus.cached("syllables", lambda: syllable_counts(corpus.vocab))

@@ -14,7 +14,10 @@ from __future__ import annotations
 import numpy as np
 
 from dada_plugin.eval.bootstrap import intervals
-from dada_plugin.eval.corpus import Corpus, build_corpus, content_mask, syllable_lookup
+from dada_plugin.eval.corpus import Corpus, build_corpus, content_mask
+from dada_plugin.eval.leaderboard import WEIGHTS, rank, rank_text
+from dada_plugin.eval.leaderboard import slop_score as composite
+from dada_plugin.eval.overused import top_words
 from dada_plugin.eval.lists import SlopLists, load_lists
 from dada_plugin.eval.matching import Matches, find
 from dada_plugin.eval.registry import METRICS, metric
@@ -127,6 +130,18 @@ def funnel_parts(corpus: Corpus):
 
 # -- the metrics ---------------------------------------------------------------------------
 
+@metric("slop_score", "Slop Score (leaderboard composite)", better="lower")
+def slop_score(corpus, lists):
+    """The leaderboard's composite of slop words, "not X but Y" and slop trigrams (see
+    :mod:`.leaderboard`), resampled through its parts."""
+    parts = {}
+    for key, _ in WEIGHTS:
+        rate = METRICS[key].fn(corpus, lists)
+        parts[key + "/num"], parts[key + "/den"] = rate.parts["num"], rate.parts["den"]
+    return Formula(parts, lambda s: composite({key: ratio(s[key + "/num"], s[key + "/den"], 1000.0)
+                                               for key, _ in WEIGHTS}), (0.0, 100.0))
+
+
 metric("slop_list_matches_per_1k_words", "slop words / 1k words",
        better="lower")(hits_per_1k_words("slop_words"))
 metric("slop_trigram_matches_per_1k_words", "slop trigrams / 1k words",
@@ -135,23 +150,51 @@ metric("antislop_phrase_matches_per_1k_words", "cliché phrases / 1k words",
        better="lower")(hits_per_1k_words("antislop_phrases"))
 
 
-@metric("not_x_but_y_per_1k_chars", "'not X but Y' / 1k chars", better="lower")
-def not_x_but_y(corpus, lists):
-    chars = corpus.chars + 2.0  # the blank line that joins each text to the previous one
+def joined_chars(corpus) -> np.ndarray:
+    """Characters per record in the joined text (UTF-16 units): each text and the blank line
+    that joins it to the previous one."""
+    chars = corpus.chars + 2.0
     if chars.size:
         chars[0] -= 2.0
-    return per_1k(corpus.contrasts, chars)
+    return chars
+
+
+@metric("not_x_but_y_per_1k_chars", "'not X but Y' / 1k chars", better="lower")
+def not_x_but_y(corpus, lists):
+    return per_1k(corpus.contrasts, joined_chars(corpus))
+
+
+def mattr(ids: np.ndarray, window: int = WINDOW) -> float:
+    """slop-score's MATTR: the mean type-token ratio of every ``window``-token window of the
+    stream; the plain type-token ratio of a shorter stream."""
+    if ids.size < window:
+        return ratio(np.unique(ids).size, ids.size)
+    per_window = window_distinct(ids, window) / window
+    return float(per_window.sum() / per_window.size)
+
+
+class Mattr:
+    """MATTR whose bootstrap recomputes the windows: a resample is the stream of the drawn
+    records (each as often as drawn, in record order), its windows counted afresh."""
+
+    limits = (0.0, 1.0)
+
+    def __init__(self, ids: np.ndarray, bounds: np.ndarray):
+        self.ids, self.bounds = ids, bounds
+
+    def value(self) -> float:
+        return mattr(self.ids)
+
+    def resample(self, weights: np.ndarray) -> float:
+        order = np.repeat(np.arange(weights.size), weights.astype(np.int64))
+        starts, lengths = self.bounds[:-1][order], np.diff(self.bounds)[order]
+        offsets = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths)
+        return mattr(self.ids[offsets + np.arange(offsets.size)])
 
 
 @metric("mattr_500", "MATTR-500", path=("lexical_diversity", "mattr_500"), better="higher")
 def mattr_500(corpus, lists):
-    if corpus.n_tokens < WINDOW:
-        return type_stat(corpus)
-    per_window = window_distinct(corpus.ids, WINDOW) / WINDOW
-    rec = corpus.record_of(np.arange(per_window.size))
-    return Formula({"ttr": np.bincount(rec, weights=per_window, minlength=corpus.n_records),
-                    "windows": np.bincount(rec, minlength=corpus.n_records).astype(float)},
-                   lambda s: ratio(s["ttr"], s["windows"]), (0.0, 1.0))
+    return Mattr(corpus.ids, corpus.bounds)
 
 
 @metric("type_token_ratio", "type-token ratio", path=("lexical_diversity", "type_token_ratio"),
@@ -182,20 +225,30 @@ def avg_sentence_length(corpus, lists):
                    lambda s: ratio(s["words"], s["sentences"]), (0.0, np.inf))
 
 
-def fk_grade(s) -> float:
-    """0.39 words/sentence + 11.8 syllables/word - 15.59; words per sentence as in
-    avg_sentence_length, syllables per slop-score token."""
-    if not s["tokens"] or not s["sentences"]:
+def vocab_grade(s) -> float:
+    """slop-score's vocab_level: the Flesch-Kincaid grade 0.39 words/sentence + 11.8
+    syllables/word - 15.59 over ASCII \\w+ words, at least 0."""
+    if not s["words"] or not s["sentences"]:
         return 0.0
-    return (0.39 * s["words"] / s["sentences"] + 11.8 * s["syllables"] / s["tokens"] - 15.59)
+    return max(0.0, 0.39 * s["words"] / s["sentences"] + 11.8 * s["syllables"] / s["words"] - 15.59)
 
 
-@metric("flesch_kincaid_grade", "Flesch-Kincaid grade")
-def flesch_kincaid_grade(corpus, lists):
-    syl = syllable_lookup(corpus)[corpus.ids]
+@metric("vocab_level", "vocab level (Flesch-Kincaid grade)")
+def vocab_level(corpus, lists):
     return Formula({"words": corpus.sentence_words, "sentences": corpus.sentences,
-                    "syllables": corpus.segment_sum(syl),
-                    "tokens": corpus.tokens_per_record()}, fk_grade)
+                    "syllables": corpus.syllables}, vocab_grade)
+
+
+@metric("avg_paragraph_length", "avg paragraph length (words)")
+def avg_paragraph_length(corpus, lists):
+    return Formula({"words": corpus.sentence_words, "paragraphs": corpus.paragraphs},
+                   lambda s: ratio(s["words"], s["paragraphs"]), (0.0, np.inf))
+
+
+@metric("dialogue_frequency", "dialogue (quote pairs / 1k chars)")
+def dialogue_frequency(corpus, lists):
+    return Formula({"quotes": corpus.quotes, "chars": joined_chars(corpus)},
+                   lambda s: ratio(s["quotes"] / 2 * 1000, s["chars"]), (0.0, np.inf))
 
 
 @metric("cross_prompt_repetition", "cross-prompt repetition (funnel)", better="lower")
@@ -255,10 +308,13 @@ def analyse(samples, *, legacy: bool = False, corpus: Corpus | None = None,
     else:
         stats = statistics(corpus, lists)
         values = {name: stat.value() for name, stat in stats.items()}
+    score = values["slop_score"]
     out = {
         "sample_count": corpus.n_records,
         "total_chars": corpus.joined_chars,
         "metrics": layout(values, corpus),
+        "leaderboard": {**rank(score), "text": rank_text(score)},
+        "top_over_represented": {"words": top_words(corpus)},
         "top_offenders": top_offenders(corpus, lists),
     }
     if n_resamples is not None:

@@ -6,6 +6,8 @@ from dada_plugin.eval.metrics import analyse
 from dada_plugin.eval.report import table, top_lines
 from dada_plugin.eval.sources import read_source
 
+TOP_WORDS = 10
+
 
 def measure_files(paths, *, legacy: bool = False, min_chars: int | None = None) -> dict:
     """{path: {"format", "columns": {column: analyse(...)}}} for each input file, in order."""
@@ -24,7 +26,13 @@ def render(results: dict) -> str:
     for path, res in results.items():
         lines += [f"## {path} ({res['format']})", ""]
         lines += table(res["columns"], with_ci=False)
+        lines.append("")
+        lines += [f"Slop Score, {name}: {col['metrics']['slop_score']:.2f}, {col['leaderboard']['text']}"
+                  for name, col in res["columns"].items()]
         for name, col in res["columns"].items():
             lines += ["", f"top offenders, {name}:"] + top_lines(col)
+            words = col["top_over_represented"]["words"][:TOP_WORDS]
+            lines.append("- over-represented words (vs wordfreq): "
+                         + (", ".join(f"{w['word']} ({w['ratio']:.3g}x)" for w in words) or "none"))
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"

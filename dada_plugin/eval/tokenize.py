@@ -6,7 +6,7 @@
   all three steps, so no Python loop runs per token.
 * sentences: the text split on runs of ``.!?``, non-blank pieces counted; sentence words are
   ASCII ``\\b\\w+\\b`` runs (slop-score's ``avg_sentence_length``; digits count as words).
-* ``syllables``: vowel groups, a silent final "e" dropped, at least one per word.
+* paragraphs and slop-score's syllables (its Flesch-Kincaid ``countSyllables``), below.
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ TOKEN = re.compile(r"(?<![a-z'])'*([a-z]+(?:'[a-z]+)?)'*(?![a-z'])")
 KEEP = re.compile(r"[a-z]+(?:'[a-z]+)?")
 # every byte but a-z and the apostrophe becomes a space (UTF-8 multi-byte characters too)
 LETTERS = bytes(c if (97 <= c <= 122 or c == 39) else 32 for c in range(256))
-VOWELS = frozenset(b"aeiouy")
-VOWEL_GROUP = re.compile(r"[aeiouy]+")
 # JavaScript's String.prototype.trim whitespace (slop-score runs in JavaScript)
 JS_SPACE = [9, 10, 11, 12, 13, 32, 0xA0, 0x1680, *range(0x2000, 0x200B), 0x2028, 0x2029, 0x202F,
             0x205F, 0x3000, 0xFEFF]
@@ -80,12 +78,6 @@ def normalised_tokens(low: str) -> list[str]:
     return "".join(pieces).split()
 
 
-def _lut(codes, size: int) -> np.ndarray:
-    lut = np.zeros(size, dtype=bool)
-    lut[list(codes)] = True
-    return lut
-
-
 # character classes by code point (anything above U+FFFF counts as a visible non-word character)
 WORD, END, SPACE = 1, 2, 4
 CLASSES = np.zeros(0x10000, dtype=np.uint8)
@@ -125,29 +117,38 @@ def sentence_scan(joined: str, starts: np.ndarray, after_end: bool = True
             bool(is_end[-1]) if is_end.size else after_end)
 
 
-def syllable_counts(words: list[str]) -> np.ndarray:
-    """:func:`syllables` of each word, vectorised."""
+# slop-score's paragraphs: the text split on a newline, JavaScript whitespace, a newline
+_JS_WS = "".join(map(chr, JS_SPACE))
+PARAGRAPH_BREAK = re.compile("\n[" + re.escape(_JS_WS) + "]*\n")
+
+
+def paragraph_count(text: str) -> int:
+    """Non-blank pieces of ``text.split(/\\n\\s*\\n/)`` (slop-score's avg_paragraph_length)."""
+    if "\n" not in text:
+        return 1 if text.strip(_JS_WS) else 0
+    return sum(1 for piece in PARAGRAPH_BREAK.split(text) if piece.strip(_JS_WS))
+
+
+_SHORT = re.compile(rb"\b\w{1,3}\b")
+_SUFFIX = re.compile(rb"(?:[^\Wlaeiouy]es|ed|[^\Wlaeiouy]e)\b")
+_LEADING_Y = re.compile(rb"\by")
+_GROUP = re.compile(rb"[aeiouy]{1,2}")
+_VOWELLED = re.compile(rb"\w*[aeiouy]\w*")
+
+
+def fk_syllables(text: str, words: int) -> int:
+    """slop-score's syllables (its Flesch-Kincaid ``countSyllables``) summed over the ASCII
+    ``\\w+`` words of ``text`` (``words`` of them), with whole-text regexes: a word of three
+    characters or fewer is one; else a final "es"/"e" after a consonant or "ed" is dropped, then
+    a leading "y", and the vowel groups of one or two are counted, at least one per word. Bytes
+    keep it ASCII as JavaScript's ``\\w`` is (only A-Z are lower-cased)."""
     if not words:
-        return np.zeros(0)
-    blob = " ".join(words).replace("'", "").encode("ascii")
-    b = np.frombuffer(blob, dtype=np.uint8)
-    vowel = _lut(VOWELS, 256)[b]
-    group = vowel.copy()
-    group[1:] &= ~vowel[:-1]
-    sep = b == 32
-    word_id = np.cumsum(sep)
-    n = np.bincount(word_id[group], minlength=len(words)).astype(float)
-    ends = np.append(np.flatnonzero(sep), b.size) - 1  # last letter of each word
-    last = b[ends]
-    prev = np.where(ends > 0, b[np.maximum(ends - 1, 0)], 32)
-    silent = (last == ord("e")) & ~np.isin(prev, list(b"ley")) & (n > 1)
-    return np.maximum(n - silent, 1.0)
-
-
-def syllables(word: str) -> int:
-    """Heuristic syllable count: vowel groups (y counts), silent final e dropped, minimum 1."""
-    w = word.replace("'", "")
-    n = len(VOWEL_GROUP.findall(w))
-    if n > 1 and w.endswith("e") and not w.endswith(("le", "ee", "ye")):
-        n -= 1
-    return max(1, n)
+        return 0
+    low = text.encode("utf-8").lower()
+    low, short = _SHORT.subn(b"a", low)
+    low = _LEADING_Y.sub(b"", _SUFFIX.sub(b"", low))
+    groups = sum(1 for _ in _GROUP.finditer(low))
+    vowelled = sum(1 for _ in _VOWELLED.finditer(low))
+    # every short word became "a": one group, one vowelled word each; a long word with no
+    # vowel group left (emptied too) counts one
+    return groups + (words - short) - (vowelled - short)

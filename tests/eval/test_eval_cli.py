@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from click.testing import CliRunner
 
 from dada_plugin.cli import dada
@@ -15,6 +16,7 @@ TABLE = """\
 | --- | --- | ---: |
 | samples |  | 1 |
 | words |  | 15 |
+| Slop Score (leaderboard composite) | lower | 61.2 |
 | slop words / 1k words | lower | 133.3 |
 | slop trigrams / 1k words | lower | 0 |
 | cliché phrases / 1k words | lower | 200 |
@@ -25,15 +27,35 @@ TABLE = """\
 | distinct-2 | higher | 1 |
 | distinct-3 | higher | 1 |
 | avg sentence length (words) |  | 7.5 |
-| Flesch-Kincaid grade |  | 3.068 |
+| vocab level (Flesch-Kincaid grade) |  | 3.068 |
+| avg paragraph length (words) |  | 15 |
+| dialogue (quote pairs / 1k chars) |  | 0 |
 | cross-prompt repetition (funnel) | lower | 0 |
+
+Slop Score, text: 61.20, would rank 18th of 24, between z-ai/glm-4.5 and qwen/qwen3-4b
 
 top offenders, text:
 - slop words: shivers (1), tapestry (1)
 - slop trigrams: none
 - antislop phrases: shivers down (1), tapestry (1), testament to (1)
 - cross prompt trigrams: none
+- over-represented words (vs wordfreq): none
 """
+
+
+def leaderboard_score(words: float, contrast: float, trigrams: float) -> float:
+    """The leaderboard page's formula, from the published table read here on its own."""
+    from dada_plugin.eval.lists import read_data
+
+    published = [r["metrics"] for r in read_data("leaderboard_results.json")["results"]]
+    total = 0.0
+    for key, value, weight in (("slop_list_matches_per_1k_words", words, 0.6),
+                               ("not_x_but_y_per_1k_chars", contrast, 0.25),
+                               ("slop_trigram_matches_per_1k_words", trigrams, 0.15)):
+        lo, hi = min(m[key] for m in published), max(m[key] for m in published)
+        lo, hi = lo - 0.1 * (hi - lo), hi + 0.1 * (hi - lo)
+        total += min(1.0, max(0.0, (value - lo) / (hi - lo))) * weight
+    return total * 100
 
 
 def run(*args):
@@ -57,6 +79,7 @@ def test_slop_json_uses_slop_score_names(tmp_path):
         "sample_count": 1,
         "total_chars": 77,
         "metrics": {
+            "slop_score": pytest.approx(leaderboard_score(2 / 15 * 1000, 0, 0), rel=1e-12),
             "slop_list_matches_per_1k_words": 2 / 15 * 1000,
             "slop_trigram_matches_per_1k_words": 0.0,
             "antislop_phrase_matches_per_1k_words": 200.0,
@@ -65,8 +88,14 @@ def test_slop_json_uses_slop_score_names(tmp_path):
                                   "unique_words": 15, "total_words": 15},
             "distinct_1": 1.0, "distinct_2": 1.0, "distinct_3": 1.0,
             "avg_sentence_length": 7.5,
-            "flesch_kincaid_grade": 0.39 * 7.5 + 11.8 * 20 / 15 - 15.59,
+            # 15 words, 20 syllables by slop-score's rule (shivers 2, testament 3, tapestry 3)
+            "vocab_level": pytest.approx(0.39 * 7.5 + 11.8 * 20 / 15 - 15.59, rel=1e-12),
+            "avg_paragraph_length": 15.0,
+            "dialogue_frequency": 0.0,
             "cross_prompt_repetition": 0.0},
+        "leaderboard": {"rank": 18, "of": 24, "better": "z-ai/glm-4.5", "worse": "qwen/qwen3-4b",
+                        "text": "would rank 18th of 24, between z-ai/glm-4.5 and qwen/qwen3-4b"},
+        "top_over_represented": {"words": []},
         "top_offenders": {
             "slop_words": [["shivers", 1], ["tapestry", 1]],
             "slop_trigrams": [],

@@ -22,10 +22,10 @@ def metrics_of(*texts, legacy=False, prompts=None):
 
 def test_registry_has_every_metric_of_the_issue():
     assert list(METRICS) == [
-        "slop_list_matches_per_1k_words", "slop_trigram_matches_per_1k_words",
+        "slop_score", "slop_list_matches_per_1k_words", "slop_trigram_matches_per_1k_words",
         "antislop_phrase_matches_per_1k_words", "not_x_but_y_per_1k_chars", "mattr_500",
         "type_token_ratio", "distinct_1", "distinct_2", "distinct_3", "avg_sentence_length",
-        "flesch_kincaid_grade", "cross_prompt_repetition"]
+        "vocab_level", "avg_paragraph_length", "dialogue_frequency", "cross_prompt_repetition"]
 
 
 def test_slop_words_phrases_sentences_and_grade_on_one_cliche():
@@ -42,7 +42,7 @@ def test_slop_words_phrases_sentences_and_grade_on_one_cliche():
     # 2 sentences, 15 words
     assert m["avg_sentence_length"] == 7.5
     # syllables 1+1+2+1+1+1+1+1+1+3+1+1+3+1+1 = 20: 0.39*7.5 + 11.8*20/15 - 15.59
-    assert m["flesch_kincaid_grade"] == pytest.approx(0.39 * 7.5 + 11.8 * 20 / 15 - 15.59)
+    assert m["vocab_level"] == pytest.approx(0.39 * 7.5 + 11.8 * 20 / 15 - 15.59)
     assert result["top_offenders"]["slop_words"] == [["shivers", 1], ["tapestry", 1]]
     assert result["top_offenders"]["antislop_phrases"] == [
         ["shivers down", 1], ["tapestry", 1], ["testament to", 1]]
@@ -130,9 +130,25 @@ def test_sentence_length_fuses_open_sentences_across_texts():
     assert metrics_of("One two.", "three four.")["avg_sentence_length"] == 2.0
 
 
-def test_flesch_kincaid_grade_of_one_syllable_words():
-    # 6 words, 2 sentences, 6 syllables: 0.39*3 + 11.8*1 - 15.59
-    assert metrics_of("The cat sat. The dog ran.")["flesch_kincaid_grade"] == pytest.approx(-2.62)
+def test_vocab_level_is_never_below_zero():
+    # 6 words, 2 sentences, 6 syllables: 0.39*3 + 11.8*1 - 15.59 < 0, so slop-score reports 0
+    assert metrics_of("The cat sat. The dog ran.")["vocab_level"] == 0.0
+    # 8 words (2024 is one), 1 sentence, 15 syllables: beautiful 4, tapestry 3, wonderful 3,
+    # the five short words and 2024 one each
+    m = metrics_of("A beautiful tapestry, the wonderful sea of 2024")
+    assert m["vocab_level"] == pytest.approx(0.39 * 8 + 11.8 * 15 / 8 - 15.59)
+
+
+def test_paragraphs_and_dialogue():
+    # paragraphs: split on a newline, any whitespace, a newline; blank pieces do not count
+    text = 'He said "hi."\n \t\nShe said \u201cno\u201d.\n\n\n  \n\nEnd'
+    m = metrics_of(text)
+    assert m["avg_paragraph_length"] == pytest.approx(7 / 3)  # 7 words, 3 paragraphs
+    # 4 double quotes (straight and curly) = 2 pairs over the UTF-16 length
+    assert m["dialogue_frequency"] == pytest.approx(2 / len(text) * 1000)
+    # a character beyond U+FFFF is two units, as JavaScript counts
+    m = metrics_of('"Ok" \U0001F600')
+    assert m["dialogue_frequency"] == pytest.approx(1 / 7 * 1000)
 
 
 FUNNEL = [("p1", "Her heart pounding chest."), ("p2", "Heart pounding chest today"),
@@ -158,7 +174,9 @@ def test_empty_input_gives_zeros():
     assert m["slop_list_matches_per_1k_words"] == 0.0
     assert m["lexical_diversity"] == {"mattr_500": 0.0, "type_token_ratio": 0.0,
                                       "unique_words": 0, "total_words": 0}
-    assert m["flesch_kincaid_grade"] == 0.0
+    from dada_plugin.eval.leaderboard import slop_score
+
+    assert m["vocab_level"] == 0.0 and m["slop_score"] == pytest.approx(slop_score({}))
 
 
 def test_resample_with_all_weights_one_is_the_value():

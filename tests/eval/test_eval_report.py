@@ -76,7 +76,7 @@ def test_dataset_mode_report(dada_jsonl, tmp_path):
     write_report(src.columns, tmp_path, n_resamples=10, charts=False)
     report = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     orig, new = (report["models"][k]["values"] for k in ("original_answer", "answer"))
-    assert new["flesch_kincaid_grade"] < orig["flesch_kincaid_grade"]
+    assert new["vocab_level"] < orig["vocab_level"]
     key = "antislop_phrase_matches_per_1k_words"
     assert new[key] < orig[key]
 

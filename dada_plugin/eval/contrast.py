@@ -32,8 +32,8 @@ PRON = "(?:it|they|this|that)"
 BE = "(?:is|are|was|were)"
 BE_NEG = f"(?:is{WS}+not|are{WS}+not|was{WS}+not|were{WS}+not|isn't|aren't|wasn't|weren't|ain't)"
 START = f"(?:(?<=^)|(?<=[.?!]{WS}))"
-REPORTER = (f"(?![^.?!]{{0,80}}\\b(?:knew|know|thought|think|said|says|told|heard|learned)\\b"
-            f"[^.?!]{{0,40}}?\\bthat\\b)")
+REPORTER = ("(?![^.?!]{0,80}\\b(?:knew|know|thought|think|said|says|told|heard|learned)\\b"
+            "[^.?!]{0,40}?\\bthat\\b)")
 NOT_AFTER_BE = f"\\b(?!{WS}+not\\b)"
 
 STAGE1 = {

@@ -44,3 +44,42 @@ def intervals(stats: dict, groups: np.ndarray, *, n_resamples: int = DEFAULT_RES
         low, high = np.clip(np.percentile(v, [tail, 100 - tail]) - bias, *stats[name].limits)
         out[name] = [float(low), float(high)]
     return out
+
+
+def paired_intervals(stats_a: dict, prompts_a: list, stats_b: dict, prompts_b: list, *,
+                     n_resamples: int = DEFAULT_RESAMPLES, seed: int = DEFAULT_SEED,
+                     level: float = LEVEL) -> dict | None:
+    """B minus A on the prompts both answered, each resample drawing the same prompts for both
+    (the interval that says whether B moved a metric): {"prompts": n, "metrics": {name:
+    {"difference", "ci"}}}; None when they share no prompt."""
+    common = sorted({p for p in prompts_a if p is not None} & {p for p in prompts_b if p is not None})
+    if not common:
+        return None
+    index = {p: i for i, p in enumerate(common)}
+    rec_a = np.array([index.get(p, -1) for p in prompts_a])
+    rec_b = np.array([index.get(p, -1) for p in prompts_b])
+
+    def diff(drawn: np.ndarray, name: str) -> float:
+        wa = np.where(rec_a >= 0, drawn[rec_a], 0).astype(float)
+        wb = np.where(rec_b >= 0, drawn[rec_b], 0).astype(float)
+        return stats_b[name].resample(wb) - stats_a[name].resample(wa)
+
+    names = [n for n in stats_a if n in stats_b]
+    ones = np.ones(len(common), dtype=np.int64)
+    observed = {name: diff(ones, name) for name in names}
+    rng = np.random.default_rng(seed)
+    draws = {name: np.empty(max(n_resamples, 0)) for name in names}
+    for b in range(max(n_resamples, 0)):
+        drawn = np.bincount(rng.integers(0, len(common), len(common)), minlength=len(common))
+        for name in names:
+            draws[name][b] = diff(drawn, name)
+    tail = (1.0 - level) / 2 * 100
+    out = {}
+    for name in names:
+        v = draws[name]
+        if v.size:
+            low, high = np.percentile(v, [tail, 100 - tail]) - (float(v.mean()) - observed[name])
+        else:
+            low = high = observed[name]
+        out[name] = {"difference": observed[name], "ci": [float(low), float(high)]}
+    return {"prompts": len(common), "metrics": out}

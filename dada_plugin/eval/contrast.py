@@ -78,16 +78,28 @@ STAGE1 = {
         f"[*_~]?[a-z]\\w*",
 }
 PATTERNS = {name: re.compile(src, re.ASCII | re.IGNORECASE) for name, src in STAGE1.items()}
-# where each pattern can start (a necessary condition, zero-width): only there is it tried
-STARTS = {name: START for name in STAGE1}
-STARTS.update(RE_NOT_BUT="\\b(?=is|are|was|were|ain|not)", RE_NOT_DASH="\\b(?=\\w+n't|not)",
-              RE_DIALOGUE_NOT_JUST="(?=[\"']?(?:it|they|this|that))")
+# where each pattern can start: its own opening up to the negation, as a lookahead (a
+# necessary condition, its guards left out); only there is the pattern tried
+STARTS = {
+    "RE_NOT_BUT": f"\\b(?=(?:{BE_NEG})|not{WS})",
+    "RE_NOT_DASH": f"\\b(?=(?:\\w+n't|not){WS})",
+    "RE_PRON_BE_NOT_SEP_BE": f"{START}(?={WS}*[\"\"']?(?:(?:{PRON}{WS}+{BE}{WS}+not)|(?:{PRON}{WS}+{BE}n't)|"
+                             f"(?:it's|they're|that's){WS}+not)\\b)",
+    "RE_NP_BE_NOT_SEP_THEY_BE": f"{START}(?={WS}*[^.?!]{{0,{MAXG}}}?\\b(?:{BE_NEG})\\b)",
+    "RE_NO_LONGER": f"{START}(?={WS}*[^.?!]{{0,{MAXG}}}\\bno{WS}+longer\\b)",
+    "RE_NOT_JUST_SEP": f"{START}(?={WS}*[\"\"']?{PRON}\\b(?:'s|'re|{WS}+(?:is|are|was|were))?{WS}+not{WS}+just\\b)",
+    "RE_NOT_PERIOD_SAMEVERB": f"{START}(?=[^.?!]*?\\b(?:do|does|did)n't\\b)",
+    "RE_SIMPLE_BE_NOT_IT_BE": f"{START}(?={WS}*[\"\"']?[^.?!]{{0,{MAXG}}}?\\b{BE_NEG}\\b)",
+    "RE_EMBEDDED_NOT_JUST_SEP": f"{START}(?=[^.?!]{{0,80}}?\\b(?:(?:it|they){WS}+(?:is|are)|(?:it's|they're))"
+                                f"{WS}+not{WS}+just\\b)",
+    "RE_DIALOGUE_NOT_JUST": f"(?=[\"\"']?{PRON}(?:'re|'s|{WS}+(?:are|is|was|were)){WS}+not{WS}+just\\b)",
+}
 FINDERS = {name: re.compile(src, re.ASCII | re.IGNORECASE) for name, src in STARTS.items()}
 NEGATION = re.compile(f"\\bnot\\b|n't|\\bno{WS}+longer\\b", re.ASCII | re.IGNORECASE)
 TERMINATORS = np.array([ord("."), ord("!"), ord("?")], dtype=np.uint16)
 VIEW = 1024          # characters in view past a candidate sentence
 EDGE = 256           # a match ending this near the view's edge is searched again, unbounded
-GAP = 256            # candidate sentences this close are searched as one region
+GAP = 64            # candidate sentences this close are searched as one region
 LONG_RUN = re.compile(f"{WS}{{64,}}|\\w{{64,}}", re.ASCII)
 _NORMAL = (("\u201c", '"'), ("\u201d", '"'), ("\u2018", "'"), ("\u2019", "'"), ("\u2014", "-"),
            ("\u2013", "-"))
@@ -142,27 +154,20 @@ def candidate_regions(text: str, sentences: Sentences) -> list[tuple[int, int, i
     longer" (case-insensitive), those less than GAP apart joined; the view reaches VIEW past a
     region, or the whole text where a whitespace or word run of 64 is in view (the one way a
     match could reach further)."""
+    hits = np.fromiter((m.start() for m in NEGATION.finditer(text)), dtype=np.int64)
+    if not hits.size:
+        return []
     bounds = sentences.bounds()
-    regions: list[list[int]] = []
-    pos = 0
-    while (m := NEGATION.search(text, pos)) is not None:
-        i = int(np.searchsorted(bounds, m.start(), side="right")) - 1
-        a, b = int(bounds[i]), int(bounds[i + 1])
-        if regions and a - regions[-1][1] < GAP:
-            regions[-1][1] = b
-        else:
-            regions.append([a, b])
-        pos = b
-    runs = [(m.start(), m.end()) for m in LONG_RUN.finditer(text)]
-    run_starts = [r[0] for r in runs]
-    out = []
-    for a, b in regions:
-        view = min(len(text), b + VIEW)
-        k = bisect_right(run_starts, view) - 1  # the last run starting before the view's end
-        if k >= 0 and runs[k][1] > b:
-            view = len(text)
-        out.append((a, b, view))
-    return out
+    span = np.unique(np.searchsorted(bounds, hits, side="right") - 1)
+    a, b = bounds[span], bounds[span + 1]
+    first = np.concatenate(([True], a[1:] - b[:-1] >= GAP))
+    a, b = a[first], b[np.concatenate((np.flatnonzero(first)[1:] - 1, [b.size - 1]))]
+    view = np.minimum(b + VIEW, len(text))
+    runs = np.array([(m.start(), m.end()) for m in LONG_RUN.finditer(text)], dtype=np.int64).reshape(-1, 2)
+    if runs.size:
+        k = np.searchsorted(runs[:, 0], view, side="right") - 1  # the last run starting in view
+        view[np.where(k >= 0, runs[np.maximum(k, 0), 1], -1) > b] = len(text)
+    return list(zip(a.tolist(), b.tolist(), view.tolist()))
 
 
 def _matches(name: str, text: str, regions: list[tuple[int, int, int]] | None):
@@ -175,10 +180,10 @@ def _matches(name: str, text: str, regions: list[tuple[int, int, int]] | None):
         return
     pos = 0
     for a, b, view in regions:
-        for q in FINDERS[name].finditer(text, max(a, pos), view):
+        # a finder reads only its own sentence (its opening holds no terminator), so the region
+        # is all it needs to see
+        for q in FINDERS[name].finditer(text, max(a, pos), b):
             q = q.start()
-            if q >= b:
-                break
             if q < pos:
                 continue
             m = rx.match(text, q, view)

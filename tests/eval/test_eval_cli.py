@@ -153,3 +153,21 @@ def test_help_lists_the_commands():
     result = run("--help")
     assert "slop" in result.output and "eval" in result.output
     assert "Example usage:" in run("eval", "--help").output
+
+
+def test_slop_chart_ranks_the_inputs(tmp_path):
+    import matplotlib.image as mpimg
+
+    path = tmp_path / "tiny.txt"
+    path.write_text(CLICHE, encoding="utf-8")
+    chart = tmp_path / "rank.png"
+    result = run("slop", str(path), "--chart", str(chart))
+    assert result.exit_code == 0, result.output
+    assert mpimg.imread(chart).shape[0] > 300  # 24 bars
+    before = chart.read_bytes()
+    result = CliRunner().invoke(dada, ["slop", str(path), "--chart", str(chart)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: {chart}: exists and dada did not write it (or it was changed "
+                             "since); pass --force to replace it\n")
+    assert chart.read_bytes() == before
+    assert run("slop", str(path), "--chart", str(chart), "--force").exit_code == 0

@@ -33,7 +33,7 @@ def report_dir(tmp_path_factory):
 def test_report_files_exist(report_dir):
     out, paths, _ = report_dir
     assert paths["json"] == out / "report.json" and paths["markdown"] == out / "report.md"
-    assert sorted(p.name for p in paths["charts"]) == sorted(f"{m}.png" for m in METRICS)
+    assert sorted(p.name for p in paths["charts"]) == sorted([f"{m}.png" for m in METRICS] + ["leaderboard.png"])
     assert sorted(p.name for p in out.iterdir()) == ["charts", "report.json", "report.md"]
 
 
@@ -59,6 +59,65 @@ def test_report_markdown_has_a_row_per_metric(report_dir):
     for spec in METRICS.values():
         assert f"| {spec.label} |" in text
     assert "- antislop phrases: barely above a whisper (6)" in text
+
+
+def test_report_ranks_each_model_and_pairs_them(report_dir):
+    """Slop Score with its interval and rank per model; the paired difference (toddler minus
+    sloppy on the same six prompts) excludes 0 for the Slop Score: it went down."""
+    out, _, samples = report_dir
+    report = json.loads((out / "report.json").read_text(encoding="utf-8"))
+    text = (out / "report.md").read_text(encoding="utf-8")
+    for name in samples:
+        r = report["models"][name]
+        low, high = r["ci"]["slop_score"]
+        assert f"- {name}: Slop Score {r['metrics']['slop_score']:.2f} [{low:.4g}, {high:.4g}], " \
+               f"{r['leaderboard']['text']}" in text
+    pair = report["paired"]["toddler"]
+    assert (pair["minus"], pair["prompts"]) == ("sloppy", 6)
+    d = pair["metrics"]["slop_score"]
+    want = report["models"]["toddler"]["values"]["slop_score"] - report["models"]["sloppy"]["values"]["slop_score"]
+    assert d["difference"] == pytest.approx(want)
+    assert d["ci"][0] <= d["difference"] <= d["ci"][1] < 0
+    assert "### toddler minus sloppy (6 shared prompts)" in text
+    assert f"| Slop Score (leaderboard composite) | lower | {d['difference']:.4g} [" in text
+    assert "] (better) |" in text.split("| Slop Score (leaderboard composite) | lower |")[1].split("\n")[0]
+
+
+def test_paired_intervals_need_shared_prompts_and_use_the_same_draws():
+    from dada_plugin.eval.bootstrap import paired_intervals
+
+    lists = load_lists(False)
+    a = build_corpus([(f"p{i}", f"A tapestry {i}.") for i in range(5)])
+    b = build_corpus([(f"p{i}", f"A cat {i}.") for i in range(5)] + [("extra", "tapestry tapestry")])
+    stats_a, stats_b = statistics(a, lists), statistics(b, lists)
+    pair = paired_intervals(stats_a, a.prompts, stats_b, b.prompts, n_resamples=40, seed=1)
+    assert pair["prompts"] == 5  # "extra" is answered by one model only: left out
+    d = pair["metrics"]["slop_list_matches_per_1k_words"]
+    # every shared prompt: A has 1 slop word in 2 tokens, B none; the same draws for both, so
+    # the difference is the same in every resample
+    assert d["difference"] == pytest.approx(-500.0) and d["ci"] == pytest.approx([-500.0, -500.0])
+    other = build_corpus([("q", "A tapestry.")])
+    assert paired_intervals(stats_a, a.prompts, statistics(other, lists), other.prompts) is None
+
+
+def test_mattr_resample_recomputes_the_windows():
+    """A resample's MATTR is the MATTR of the resampled stream (drawn texts repeated in order),
+    not a reweighting of the original windows."""
+    from dada_plugin.eval.metrics import Mattr, mattr
+
+    texts = [(f"p{i}", " ".join(f"w{i}x{j % (40 + i)}" for j in range(300))) for i in range(4)]
+    texts = [(p, t.replace("0", "a").replace("1", "b").replace("2", "c").replace("3", "d")
+              .replace("4", "e").replace("5", "f").replace("6", "g").replace("7", "h")
+              .replace("8", "i").replace("9", "j")) for p, t in texts]
+    corpus = build_corpus(texts)
+    stat = Mattr(corpus.ids, corpus.bounds)
+    weights = np.array([2.0, 0.0, 1.0, 1.0])
+    stream = np.concatenate([corpus.ids[corpus.bounds[r]:corpus.bounds[r + 1]]
+                             for r in (0, 0, 2, 3)])
+    assert stat.resample(weights) == pytest.approx(mattr(stream))
+    assert stat.resample(np.ones(4)) == pytest.approx(stat.value())
+    # a text drawn twice puts repeats inside windows that span the join: lower than reweighting
+    assert stat.resample(np.array([2.0, 0.0, 0.0, 0.0])) < mattr(corpus.ids[:corpus.bounds[1]])
 
 
 def test_report_charts_are_valid_pngs(report_dir):

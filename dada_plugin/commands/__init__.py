@@ -9,13 +9,13 @@ import click
 
 def verdicts(files, check: Callable[[str], tuple[list[str], ...]]) -> int:
     """``--check FILE...``: a verdict per file (``check`` gives its problems, skipped checks and,
-    optionally, warnings), one line per problem; returns how many files failed."""
+    optionally, warnings or notes), one line per problem; returns how many files failed."""
     failed = 0
     for path in files:
         problems, skipped, *rest = check(path)
-        warnings = rest[0] if rest else []
-        notes = [f"{len(skipped)} check(s) skipped"] * bool(skipped) + [f"{len(warnings)} warning(s)"] * bool(warnings)
-        note = f" ({', '.join(notes)})" if notes else ""
+        warnings, notes = (list(rest) + [[], []])[:2]
+        counts = [f"{len(skipped)} check(s) skipped"] * bool(skipped) + [f"{len(warnings)} warning(s)"] * bool(warnings)
+        note = f" ({', '.join(counts)})" if counts else ""
         if problems:
             failed += 1
             click.echo(f"{path}: {len(problems)} problem(s){note}")
@@ -27,4 +27,6 @@ def verdicts(files, check: Callable[[str], tuple[list[str], ...]]) -> int:
             click.echo(f"  skipped: {line}")
         for line in warnings:
             click.echo(f"  warning: {line}")
+        for line in notes:
+            click.echo(f"  note: {line}")
     return failed

@@ -14,10 +14,9 @@ from dada_plugin.settings import from_options, options
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 
 
-def lint(path) -> tuple[list[str], list[str]]:
-
+def lint(path) -> tuple[list[str], list[str], list[str], list[str]]:
     report = lint_file(path)
-    return report.problems, report.skipped
+    return report.problems, report.skipped, [], report.notes
 
 
 @click.command("merge-config", context_settings=CONTEXT)

@@ -34,10 +34,11 @@ UNKNOWN = "unknown key (mergekit would silently ignore it)"
 
 @dataclass
 class Report:
-    """Result of checking one config: failures, and checks that could not run offline."""
+    """Result of checking one config: failures, checks that could not run offline, notes."""
 
     problems: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def check_merge_config(cfg: dict) -> list[str]:
@@ -64,6 +65,8 @@ def inspect_config(cfg: Any, *, strict: bool = False) -> Report:
 
     if not isinstance(cfg, dict):
         return Report(problems=["a mergekit config must be a YAML mapping"])
+    if "experts" in cfg and "merge_method" not in cfg:
+        return inspect_moe(cfg, strict=strict)
     unknown, broken = unknown_keys(cfg, MergeConfiguration), value_problems(cfg)
     report = Report(problems=[f"{_where(loc)}: {UNKNOWN}" for loc in unknown] + broken)
     if broken:
@@ -75,6 +78,49 @@ def inspect_config(cfg: Any, *, strict: bool = False) -> Report:
         report.problems += [f"mergekit: {line}" for line in lines]
         return report
     _Checker(parsed, report, strict).run()
+    return report
+
+
+MOE = ("a mergekit-moe config (checked against mergekit's MoEMergeConfig; run it with "
+       "mergekit-moe, not mergekit-yaml or dada merge)")
+GATE_MODES = ("hidden", "cheap_embed", "random", "uniform_random")
+
+
+def inspect_moe(cfg: dict, *, strict: bool = False) -> Report:
+    """A mergekit-moe config: mergekit's MoEMergeConfig parses it; dada adds unknown keys, the
+    gate mode, the expert count, the prompts mergekit-moe demands, dtype and the model paths.
+    ``strict`` (``dada merge``): refused, since dada merge runs mergekit-yaml."""
+    from mergekit.moe.config import MoEMergeConfig
+
+    if strict:
+        return Report(problems=[f"(top level): {MOE}"])
+    unknown = unknown_keys(cfg, MoEMergeConfig)
+    report = Report(problems=[f"{_where(loc)}: {UNKNOWN}" for loc in unknown], notes=[MOE])
+    try:
+        moe = MoEMergeConfig.model_validate(_without(cfg, unknown))
+    except Exception as exc:  # noqa: BLE001 - as for MergeConfiguration
+        report.problems += [f"mergekit-moe: {line}" for line in
+                            (validation_lines(exc) if hasattr(exc, "errors") else [str(exc)])]
+        return report
+    if moe.gate_mode not in GATE_MODES:
+        report.problems.append(f"gate_mode: unknown '{moe.gate_mode}' (one of {', '.join(GATE_MODES)})")
+    if moe.dtype is not None and moe.dtype.removeprefix("torch.") not in KNOWN_DTYPES:
+        report.problems.append(f"dtype: unknown dtype '{moe.dtype}' (use one of {', '.join(KNOWN_DTYPES)})")
+    if not 1 <= moe.experts_per_token <= len(moe.experts):
+        report.problems.append(f"experts_per_token: {moe.experts_per_token} must be between 1 and the "
+                               f"number of experts ({len(moe.experts)})")
+    if moe.gate_mode in ("hidden", "cheap_embed"):
+        report.problems += [f"experts.{i}.positive_prompts: needed with gate_mode {moe.gate_mode}"
+                            for i, e in enumerate(moe.experts) if not e.positive_prompts]
+        prompts = {(tuple(e.positive_prompts or ()), tuple(e.negative_prompts or ())) for e in moe.experts}
+        if len(moe.experts) > 1 and len(prompts) == 1:
+            report.problems.append("experts: every expert has the same prompts (the router could not tell "
+                                   "them apart)")
+    checker = _Checker(None, report, strict)
+    checker.info("base_model", str(moe.base_model))
+    for label, experts in (("experts", moe.experts), ("shared_experts", moe.shared_experts or [])):
+        for i, expert in enumerate(experts):
+            checker.info(f"{label}.{i}.source_model", str(expert.source_model))
     return report
 
 
@@ -249,8 +295,13 @@ class _Checker:
                 continue
             kind = M.path_kind(path)
             if kind == "relative":
-                self.problem(f"{where}: {part} path '{path}' is relative; write it absolute "
-                             "(mergekit looks up relative paths on the hub)")
+                self.problem(f"{where}: {part} path '{path}' is relative and not a folder here; write it "
+                             "absolute (mergekit would look it up on the hub)")
+                continue
+            if kind == "hub-shaped":
+                self.problem(f"{where}: {part} path '{path}' is a folder here but reads as a hub id "
+                             f"(mergekit's card step would look it up on the hub); write ./{path} or "
+                             "an absolute path")
                 continue
             exists = kind == "local" and Path(path).exists()
             if kind == "local" and not exists and self.strict:

@@ -48,13 +48,18 @@ def paths(ref: str) -> tuple[str, str | None]:
 
 
 def path_kind(path: str) -> str:
-    """``"local"`` (absolute), ``"relative"`` (a local path not written absolute) or ``"hub"``."""
+    """``"local"``: an absolute path, or a relative one to a folder that exists (mergekit uses it,
+    resolved against the working directory); ``"hub"``: a Hub id; ``"hub-shaped"``: a local
+    ``name/sub`` folder that mergekit's card step would take for a Hub id; ``"relative"``: any
+    other relative path (absent here: mergekit would look it up on the Hub)."""
     if path.startswith("/"):
         return "local"
-    if (path.startswith(("~", "./", "../", ".\\")) or path in (".", "..") or Path(path).exists()
-            or not _HUB_ID.match(path)):
-        return "relative"
-    return "hub"
+    exists = Path(path).expanduser().exists()
+    if path.startswith(("~", "./", "../", ".\\")) or path in (".", ".."):
+        return "local" if exists else "relative"
+    if exists:
+        return "hub-shaped" if "/" in path and _HUB_ID.match(path) else "local"
+    return "hub" if _HUB_ID.match(path) else "relative"
 
 
 def absolute(ref: str) -> str:

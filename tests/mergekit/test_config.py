@@ -154,9 +154,12 @@ BAD = [
      ["slices.0.sources.1: {F} is a LoRA adapter, not a model: write BASE+{F}"]),
     ("two plus signs", [(SRC + (1, "model"), "{A}+{F}+{F}")],
      ["mergekit: Can't parse {A}+{F}+{F}"]),  # mergekit's own reference parser
-    ("relative path", [(SRC + (1, "model"), "{R}")],
-     ["slices.0.sources.1: model path '{R}' is relative; write it absolute "
-      "(mergekit looks up relative paths on the hub)"]),
+    ("relative path that reads as a hub id", [(SRC + (1, "model"), "{R}")],
+     ["slices.0.sources.1: model path '{R}' is a folder here but reads as a hub id (mergekit's "
+      "card step would look it up on the hub); write ./{R} or an absolute path"]),
+    ("relative path that is not here", [(SRC + (1, "model"), "./no-such-model")],
+     ["slices.0.sources.1: model path './no-such-model' is relative and not a folder here; write it "
+      "absolute (mergekit would look it up on the hub)"]),
     ("different architectures", [(SRC + (1, "model"), "{L}")],
      ["models have different architectures ({B}: MixtralForCausalLM, {L}: LlamaForCausalLM)"]),
     ("tokenizer_source base without base", [(("base_model",), _DELETE)],
@@ -485,3 +488,58 @@ def test_card_is_hub_valid(tmp_path):
                                                                              "apache-2.0", None)
     assert str(unknown) not in yaml.safe_load(path.read_text().split("---\n")[1]).values()
     assert "released under **apache-2.0** (given with --license)" in card.text
+
+
+def test_relative_paths_to_folders_here_are_accepted(good, names, tiny_mixtral, monkeypatch):
+    """mergekit uses a relative folder that exists (against the working directory): ./name/sub
+    and a one-part folder name pass; name/sub is refused above (its card step reads a hub id)."""
+    monkeypatch.chdir(tiny_mixtral.parent.parent)
+    for ref in (f"./{names['R']}", f"{tiny_mixtral.parent.name}/../{names['R']}"):
+        cfg = copy.deepcopy(good)
+        _set(cfg, SRC + (1, "model"), ref)
+        assert L.check_merge_config(cfg) == [], ref
+    monkeypatch.chdir(tiny_mixtral.parent)
+    cfg = copy.deepcopy(good)
+    _set(cfg, SRC + (1, "model"), tiny_mixtral.name)  # "itr", a folder in the working directory
+    assert L.check_merge_config(cfg) == []
+
+
+MOE = """\
+base_model: {base}
+gate_mode: hidden
+dtype: bfloat16
+experts_per_token: 2
+experts:
+  - source_model: {a}
+    positive_prompts: ["write a story"]
+  - source_model: {b}
+    positive_prompts: ["solve this equation"]
+"""
+
+
+def test_check_recognises_a_mergekit_moe_config(tmp_path, tiny_mixtral, tiny_mixtral_b):
+    good = tmp_path / "moe.yml"
+    good.write_text(MOE.format(base=tiny_mixtral, a=tiny_mixtral, b=tiny_mixtral_b))
+    result = CliRunner().invoke(dada, ["merge-config", "--check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert result.output == (f"{good}: ok\n  note: a mergekit-moe config (checked against mergekit's "
+                             "MoEMergeConfig; run it with mergekit-moe, not mergekit-yaml or dada merge)\n")
+    bad = tmp_path / "bad-moe.yml"
+    bad.write_text(MOE.format(base=tiny_mixtral, a=tiny_mixtral, b="./nowhere")
+                   .replace("gate_mode: hidden", "gate_mode: hiden").replace("experts_per_token: 2",
+                                                                              "experts_per_token: 3\nrouter: x")
+                   .replace('    positive_prompts: ["solve this equation"]\n', ""))
+    result = CliRunner().invoke(dada, ["merge-config", "--check", str(bad)])
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f"{bad}: 4 problem(s)",
+        "  - router: unknown key (mergekit would silently ignore it)",
+        "  - gate_mode: unknown 'hiden' (one of hidden, cheap_embed, random, uniform_random)",
+        "  - experts_per_token: 3 must be between 1 and the number of experts (2)",
+        "  - experts.1.source_model: model path './nowhere' is relative and not a folder here; write it "
+        "absolute (mergekit would look it up on the hub)",
+        "  note: a mergekit-moe config (checked against mergekit's MoEMergeConfig; run it with "
+        "mergekit-moe, not mergekit-yaml or dada merge)"]
+    assert L.inspect_config(yaml.safe_load(good.read_text()), strict=True).problems == [
+        "(top level): a mergekit-moe config (checked against mergekit's MoEMergeConfig; run it with "
+        "mergekit-moe, not mergekit-yaml or dada merge)"]

@@ -54,6 +54,15 @@ def dataset_card(stats: dict, template: str, options) -> str:
         f"{', '.join(f'{k}: {v}' for k, v in sorted(s['rejected'].items())) or '-'} |"
         for name, s in stats["stages"].items())
     lengths = stats["token_lengths"]
+    cuts = stats["stages"].get("clean", {})
+    cut_lines = "".join(
+        f"- {e['kind'].replace('_', ' ')}: "
+        + (f"~~{e['cut']}~~ {e['answer']}" if e["kind"] in ("praise", "opener") else f"{e['answer']} ~~{e['cut']}~~")
+        .replace("\n", " ")[:300] + "\n"
+        for e in cuts.get("cut_examples", []))
+    cleaning = ("\n## Cleaning\n\nCommentary the rewriter added around answers was cut ("
+                + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(cuts["cuts"].items()))
+                + "); a few examples, the cut struck through:\n\n" + cut_lines) if cuts.get("cuts") else ""
     parquet = ("- `dada.parquet`: the same rows as `dada.jsonl`, as Parquet (written with `datasets`).\n"
                if "dada.parquet" in stats["outputs"] else "")
     return f"""---
@@ -78,11 +87,14 @@ no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
 |---|---|---|---|
 {rows}
 
+{cleaning}
 ## Files
 - `dada.jsonl` (`load_dataset(THIS_FOLDER)`, split `train`): `id`, `question`, `answer`
   (rewritten), `original_answer`, `text` (raw sequence), `n_tokens`, `messages` (user/assistant,
   for axolotl's `chat_template` type).
 {parquet}- `rejected.jsonl` (config `rejected`): `id`, `stage`, `reason` for every dropped record.
+- `review.md`: a random sample of kept pairs (original and rewrite) and the first rejects of
+  every reason, to read before training.
 - `stats.json`: counts per stage, token-length histogram, rewrite throughput.
 
 ## Rewrite prompt

@@ -1,11 +1,15 @@
 """Stage 3, clean: strip what rewriters add (preambles, speaker labels, wrapping quotes, an
-echo of the question), normalise whitespace, prune emojis; reject refusals, empty answers and
-answers that would break the sequence format, each with a reason."""
+echo of the question, commentary about the rewrite or the reader: :mod:`.commentary`),
+normalise whitespace, prune emojis; reject refusals, empty answers, answers that would break
+the sequence format, replies with several alternative answers and rewrites that lost facts
+(:mod:`.facts`), each with a reason."""
 
 from __future__ import annotations
 
 import re
 
+from dataset_builders.commentary import multiple_answers, strip_commentary
+from dataset_builders.facts import lost_facts
 from dataset_builders.load import clean_seam
 from dataset_builders.records import Record, StageResult
 from dataset_builders.template import find_marker
@@ -28,7 +32,7 @@ REFUSAL = re.compile(
     r"i (?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|"
     r"'m not able to) (?:help(?: you)?(?: with\b|\s*[.!]|\s*$)|assist\b|provide\b|answer th|"
     r"do th|comply\b|fulfil|rewrite\b|complete th))", re.I)
-CLEAN_REASONS = ("empty_answer", "refusal", "template_marker")
+CLEAN_REASONS = ("empty_answer", "refusal", "template_marker", "multiple_answers", "lost_facts")
 _EMOJI_CANDIDATE = re.compile("[\u00a9\u00ae\u200d\u203c-\u3299\ufe0f\U0001f000-\U0001faff]")
 _EMOJI_GAP = re.compile(r"[ \t]*\0+(?=[ \t]*(?:[.,!?;:)]|$))", re.M)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
@@ -68,8 +72,9 @@ def _unless_empty(cut: str, text: str) -> str:
     return cut if any(ch.isalnum() for ch in cut) else text
 
 
-def clean_answer(text: str, question: str) -> str:
-    """The cleaned answer (may be empty)."""
+def clean_answer(text: str, question: str, original: str = "",
+                 cuts: list[tuple[str, str]] | None = None) -> str:
+    """The cleaned answer (may be empty); the commentary cut is appended to ``cuts``."""
     text = prune_emojis(text.replace("\r\n", "\n"))
     text = _drop_echo(text.strip(), question)
     head = text[:48].lower()
@@ -78,24 +83,36 @@ def clean_answer(text: str, question: str) -> str:
     if ":" in text[:48]:
         text = _unless_empty(LABEL.sub("", text, count=1), text)
     text = _unquote(text.strip())
+    text, cut = strip_commentary(text, question, original)
+    if cuts is not None:
+        cuts += cut
     if "  " in text or "\t" in text or "\u00a0" in text:
         text = "\n".join(_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line
                          for line in text.split("\n"))
     return clean_seam(text)
 
 
-def clean(records: list[Record]) -> StageResult:
+def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = True) -> StageResult:
+    """Clean every answer; ``fact_check``: :data:`.facts.MODES`; ``rewritten`` False (backend
+    none: the answers are the originals) skips the checks that judge a rewrite."""
     result = StageResult()
     for rec in records:
-        answer = clean_answer(rec.answer or "", rec.question)
+        cuts: list[tuple[str, str]] = []
+        answer = clean_answer(rec.answer or "", rec.question, rec.original_answer, cuts)
         rec.answer = answer
         marker = find_marker(answer) or find_marker(rec.question)
+        lost = lost_facts(rec.question, rec.original_answer, answer, fact_check) if rewritten else []
         if not answer:
             result.reject(rec, STAGE, "empty_answer")
         elif REFUSAL.match(answer) and not REFUSAL.match(rec.original_answer):
             result.reject(rec, STAGE, "refusal", answer[:80])
         elif marker:
             result.reject(rec, STAGE, "template_marker", f"contains {marker}")
+        elif rewritten and multiple_answers(answer, rec.original_answer):
+            result.reject(rec, STAGE, "multiple_answers", answer[:80])
+        elif lost:
+            result.reject(rec, STAGE, "lost_facts", "; ".join(lost))
         else:
             result.kept.append(rec)
+            result.cuts += [(rec.id, kind, text) for kind, text in cuts]
     return result

@@ -20,6 +20,7 @@ from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS, clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
+from dataset_builders.review import review_markdown
 from dataset_builders.rewrite import Completion, Job, get_backend
 from dataset_builders.rewrite.prompt import echo_chunks, is_echo, load_template, render
 from dataset_builders.settings import BuildSettings
@@ -33,9 +34,10 @@ from dataset_builders.store import (
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
-OUTPUTS = ("dada.jsonl", "dada.parquet", "rejected.jsonl", "README.md", "stats.json")  # stats.json last
+OUTPUTS = ("dada.jsonl", "dada.parquet", "rejected.jsonl", "review.md", "README.md", "stats.json")  # stats last
 STORE_NAME = "rewrites.sqlite"
 HIST_BIN = 16
+CUT_EXAMPLES = 5  # cuts shown in stats.json and the card
 
 
 @dataclass
@@ -66,7 +68,7 @@ def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
 
 
 def retire_rejected(records: list[Record], jobs: list[Job], store: CompletionStore, chunks: list[str],
-                    reasons: set[str]) -> int:
+                    reasons: set[str], fact_check: str = "lenient") -> int:
     """Set aside the stored rewrites that ended with one of ``reasons`` (kept in the store's
     history, never deleted), so they are asked again; returns how many."""
     cached = store.get_many([j.key for j in jobs])
@@ -83,13 +85,14 @@ def retire_rejected(records: list[Record], jobs: list[Job], store: CompletionSto
             trial.append(Record(rec.id, rec.index, rec.question, rec.original_answer, c.text))
             keys[rec.id] = job.key
     if trial:
-        again += [keys[r.id] for r in clean(trial).rejected if r.reason in reasons]
+        again += [keys[r.id] for r in clean(trial, fact_check).rejected if r.reason in reasons]
     store.retire(again)
     return len(again)
 
 
 def rewrite(records: list[Record], backend, template: str, store: CompletionStore | None,
-            progress: bool = True, retry: Iterable[str] = ()) -> tuple[StageResult, dict]:
+            progress: bool = True, retry: Iterable[str] = (), fact_check: str = "lenient"
+            ) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
     store before it is counted."""
     if not backend.cacheable:  # in-process and free: no prompt, key or store
@@ -104,7 +107,7 @@ def rewrite(records: list[Record], backend, template: str, store: CompletionStor
     prefix = key_prefix(backend.identity(), template)
     jobs = [Job(cache_key(prefix, r.question, r.original_answer), render(template, r.question, r.original_answer))
             for r in records]
-    retried = retire_rejected(records, jobs, store, chunks, set(retry)) if retry and store else 0
+    retried = retire_rejected(records, jobs, store, chunks, set(retry), fact_check) if retry and store else 0
     done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
                                   desc=f"rewrite [{backend.describe()}]", progress=progress)
     throughput["retried_rejected"] = retried
@@ -173,13 +176,17 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     store = CompletionStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
     try:
         rewritten, throughput = rewrite(records, backend, template, store, options.progress,
-                                        options.retry_rejected)
+                                        options.retry_rejected, options.fact_check)
     finally:
         if store is not None:
             store.close()
     stages["rewrite"] = _stage_stats(len(records), rewritten)
-    cleaned = clean(rewritten.kept)
-    stages["clean"] = _stage_stats(len(rewritten.kept), cleaned)
+    cleaned = clean(rewritten.kept, options.fact_check, rewritten=options.backend != "none")
+    answers = {r.id: r.answer for r in cleaned.kept}
+    stages["clean"] = {**_stage_stats(len(rewritten.kept), cleaned),
+                       "cuts": dict(Counter(kind for _, kind, _ in cleaned.cuts)),
+                       "cut_examples": [{"id": i, "kind": kind, "cut": text, "answer": answers[i]}
+                                        for i, kind, text in cleaned.cuts[:CUT_EXAMPLES]]}
     compile_records(cleaned.kept, tokenizer)
     filtered = filter_length(cleaned.kept, options.max_tokens)
     stages["filter"] = _stage_stats(len(cleaned.kept), filtered)
@@ -204,6 +211,8 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         else:
             tx.drop("dada.parquet")
         tx.write_jsonl("rejected.jsonl", (r.output_row() for r in rejected))
+        tx.write_text("review.md", review_markdown(kept, rejected, {r.id: r for r in records},
+                                                   options.review, options.review_seed))
         tx.write_text("README.md", card.dataset_card(stats, template, options))
         tx.write_json("stats.json", stats)
     return BuildResult(outdir, kept, rejected, stats)

@@ -57,6 +57,7 @@ class Rejection:
 class StageResult:
     kept: list[Record] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
+    cuts: list[tuple[str, str, str]] = field(default_factory=list)  # (record id, kind, text cut)
 
     def reject(self, rec: Record, stage: str, reason: str, detail: str = "") -> None:
         self.rejected.append(Rejection(rec.id, stage, reason, detail))

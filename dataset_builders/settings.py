@@ -3,6 +3,8 @@ the argument of :func:`dataset_builders.pipeline.build` (see :mod:`dada_plugin.s
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import ValidationInfo, field_validator
 
 from dada_plugin.settings import opt
@@ -44,6 +46,13 @@ class BuildSettings(BackendOptions):
                                                                           "for the dataset card.")
     source_license: str = opt("cc-by-nc-4.0", "Licence of the source data, carried into the dataset "
                                               "card.", flag="--license")
+    fact_check: Literal["strict", "lenient", "off"] = opt(
+        "lenient", "Reject rewrites that lost facts (lost_facts): code, URLs, quoted strings, the "
+                   "count a question asks for and, for questions about numbers, the numbers "
+                   "(lenient); every number too (strict); or nothing (off).")
+    review: int = opt(20, "Random kept pairs (original and rewrite) in review.md, with the first rejects "
+                          "of every reason.", ge=0)
+    review_seed: int = opt(0, "Seed of the review.md sample.")
     formats: list[str] = opt(["jsonl"], "Formats of the kept rows, comma-separated or repeated: jsonl "
                                         "(dada.jsonl, always written) and parquet (dada.parquet, a "
                                         "copy written with datasets).", flag="--format", metavar="FORMATS")

@@ -24,7 +24,7 @@ def test_build_none_backend_summary_and_outputs(alpaca_path, tmp_path):
     assert result.output.startswith(EXPECTED_SUMMARY)
     assert result.output.endswith(f"wrote {out}/dada.jsonl (75 sequences)\n")
     assert sorted(p.name for p in out.iterdir()) == [".dada.json", "README.md", "dada.jsonl", "rejected.jsonl",
-                                                     "stats.json"]
+                                                     "review.md", "stats.json"]
     rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
     assert len(rows) == 75
     row = rows[0]
@@ -226,7 +226,8 @@ def test_parquet_copy(alpaca_path, tmp_path):
     assert as_parquet.to_list() == as_json.to_list() and len(as_parquet) == 75
     assert load_dataset(str(out))["train"].to_list() == as_json.to_list()
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["outputs"] == ["dada.jsonl", "dada.parquet", "rejected.jsonl", "README.md", "stats.json"]
+    assert stats["outputs"] == ["dada.jsonl", "dada.parquet", "rejected.jsonl", "review.md", "README.md",
+                                "stats.json"]
     assert "- `dada.parquet`: the same rows as `dada.jsonl`" in (out / "README.md").read_text()
     assert CliRunner().invoke(dada, args).exit_code == 0
     assert not (out / "dada.parquet").exists() and "dada.parquet" not in (out / "README.md").read_text()
@@ -237,3 +238,20 @@ def test_parquet_copy(alpaca_path, tmp_path):
     result = CliRunner().invoke(dada, [*args, "--format", "parquet"])
     assert result.exit_code == 1
     assert "formats: jsonl is always written" in result.output
+
+
+def test_review_sample_is_seeded_and_shows_rejects(alpaca_path, tmp_path):
+    runner = CliRunner()
+    args = ["build", str(alpaca_path), "--backend", "none", "--no-progress"]
+    assert runner.invoke(dada, [*args, "-o", str(tmp_path / "a"), "--review", "5"]).exit_code == 0
+    assert runner.invoke(dada, [*args, "-o", str(tmp_path / "b"), "--review", "5"]).exit_code == 0
+    assert runner.invoke(dada, [*args, "-o", str(tmp_path / "c"), "--review", "5", "--review-seed", "1"]).exit_code == 0
+    a, b, c = ((tmp_path / d / "review.md").read_text() for d in "abc")
+    assert a == b != c
+    assert a.startswith("# Review: what the model will learn\n\n5 of the 75 kept pairs, drawn at random (seed 0)")
+    assert a.count("**Rewrite (trained)**") == 5
+    kept = {json.loads(line)["id"] for line in (tmp_path / "a" / "dada.jsonl").read_text().splitlines()}
+    shown = [line[3:].split(" (")[0] for line in a.splitlines() if line.startswith("## ") and "-" in line[3:6]]
+    assert len(shown) == 5 and set(shown) <= kept
+    assert "## filter: too_long (24)" in a and "## load: nooutput (1)" in a
+    assert a.count("### ") == 3 + 1  # the first three too_long, the one nooutput

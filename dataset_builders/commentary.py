@@ -1,0 +1,124 @@
+"""What instruction models wrap around a rewrite, found at either end of the answer and cut:
+
+* ``praise``: "Great question!", "What a fun question!" at the start;
+* ``opener``: "Sure thing!", "Absolutely!" ... only when an answer follows;
+* ``note``: a closing "Note: ..." or "(Note: ...)" paragraph or sentence;
+* ``self_description``: a closing parenthetical about the rewrite ("(This explanation uses
+  toddler-like language as requested.)", "(I kept the answer correct but used simple words.)");
+* ``separator_meta``: a closing ``---`` (or ``***``, ``___``) line and the remark after it;
+* ``sign_off``: "I hope this helps!", "Happy learning!";
+* ``offer``: "Let me know if you want more tips!", "Feel free to ask ...", "Would you like ...?".
+
+Nothing is cut that belongs to the answer: when the question asks for a note, a letter, an
+e-mail, a message, a card or a sign-off, notes, sign-offs and offers stay; and a cut whose text
+the original answer also holds stays. Several alternative versions in one reply ("Version 1:
+... Version 2: ...") are found by :func:`multiple_answers` (the stage rejects them).
+"""
+
+from __future__ import annotations
+
+import re
+
+KINDS = ("praise", "opener", "note", "self_description", "separator_meta", "sign_off", "offer")
+WRITING_TASK = re.compile(r"\b(?:note|letter|e-?mail|message|card|memo|postcard|sign[- ]?off|"
+                          r"closing|greeting|invitation|speech|toast|reply|text to)\b", re.I)
+ABOUT_REWRITE = re.compile(
+    r"\b(?:this (?:answer|explanation|version|response|rewrite)|i (?:kept|used|made|tried|rewrote|"
+    r"simplified|wrote|changed|added|removed)|toddler|simple (?:words|language|terms)|as requested|"
+    r"rewritten|original answer|kid-friendly|child-friendly|easy words)\b", re.I)
+_PRAISE = re.compile(r"^\s*(?:(?:what|that's|that is|such) an? )?(?:(?:really|very|super) )?"
+                     r"(?:great|good|excellent|wonderful|fantastic|fun|interesting|awesome|nice|cool|"
+                     r"lovely) question(?: indeed)?[!.]+\s*", re.I)
+_OPENER = re.compile(r"^\s*(?:sure thing|sure|okay|ok|of course|certainly|absolutely|alright|"
+                     r"happy to help|i'd love to|glad you asked|yay|ooh|oh boy)[!.,]+\s*", re.I)
+_NOTE = re.compile(r"^\s*(?:\(|\*\*|\*|_)?\s*(?:please )?note\b\s*[:\-—]", re.I)
+_SEPARATOR = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$", re.M)
+_SIGN_OFF = re.compile(r"^(?:i )?hope (?:this|that|it|these) (?:helps?|makes sense|was helpful)\b|"
+                       r"^happy (?:learning|reading|exploring|coding|cooking)\b|^have (?:a|fun)\b.*!$|"
+                       r"^(?:good luck|cheers|enjoy)\b[^.?!]{0,40}[.!]*$", re.I)
+_OFFER = re.compile(r"^(?:let me know\b|feel free to\b|if you (?:have|want|need|'d like|would like)\b|"
+                    r"would you like\b|do you want (?:me|more)\b|want (?:me to|more)\b|"
+                    r"i(?:'m| am) (?:here|happy) to help\b|just ask\b|ask me\b)", re.I)
+_SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+[\"')\]]*|$)")
+_VERSIONS = re.compile(r"^\s*(?:\*\*|#+\s*)?(?:version|option|rewrite|variant|alternative|answer|take)"
+                       r"\s*(?:#\s*)?(\d+|one|two|three|a|b|c)\b\s*(?:\*\*)?\s*[:.)\-]", re.I | re.M)
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _sentences(paragraph: str) -> list[str]:
+    return [s for s in (m.group(0).strip() for m in _SENTENCE.finditer(paragraph)) if s]
+
+
+def multiple_answers(text: str, original: str) -> bool:
+    """Two or more numbered alternatives ("Version 1: ... Version 2: ...") the original lacks."""
+    labels = {m.group(1).lower() for m in _VERSIONS.finditer(text)}
+    return len(labels) >= 2 and len({m.group(1).lower() for m in _VERSIONS.finditer(original)}) < 2
+
+
+def _tail_kind(piece: str) -> str | None:
+    """The kind of commentary a closing paragraph or sentence is, or None."""
+    stripped = piece.strip().strip("*_").strip()
+    if _NOTE.match(piece):
+        return "note"
+    if stripped.startswith("(") and stripped.endswith(")") and ABOUT_REWRITE.search(stripped):
+        return "self_description"
+    if _SIGN_OFF.search(stripped):
+        return "sign_off"
+    if _OFFER.search(stripped):
+        return "offer"
+    return None
+
+
+def strip_commentary(text: str, question: str, original: str) -> tuple[str, list[tuple[str, str]]]:
+    """``text`` without the commentary at its ends, and the cuts as (kind, removed text)."""
+    cuts: list[tuple[str, str]] = []
+    writing = bool(WRITING_TASK.search(question))
+    kept_by_original = _plain(original)
+
+    def allowed(kind: str, removed: str) -> bool:
+        if writing and kind in ("note", "sign_off", "offer"):
+            return False
+        plain = _plain(removed)
+        return bool(plain) and plain not in kept_by_original
+
+    # the start: praise of the question, then an opener, each only when an answer follows
+    for kind, rx in (("praise", _PRAISE), ("opener", _OPENER)):
+        m = rx.match(text)
+        if m and any(ch.isalnum() for ch in text[m.end():]) and allowed(kind, m.group(0)):
+            cuts.append((kind, m.group(0).strip()))
+            text = text[m.end():]
+    # the end: a separator and the remark after it, then closing paragraphs and sentences
+    sep = list(_SEPARATOR.finditer(text))
+    if sep:
+        after = text[sep[-1].end():]
+        before = text[:sep[-1].start()]
+        if (ABOUT_REWRITE.search(after) or _tail_kind(after)) and any(c.isalnum() for c in before) \
+                and allowed("separator_meta", after):
+            cuts.append(("separator_meta", text[sep[-1].start():].strip()))
+            text = before
+    changed = True
+    while changed:
+        changed = False
+        paragraphs = re.split(r"\n\s*\n", text.strip())
+        last = paragraphs[-1]
+        kind = _tail_kind(last)
+        if kind and len(paragraphs) > 1 and allowed(kind, last):
+            cuts.append((kind, last.strip()))
+            text = "\n\n".join(paragraphs[:-1])
+            changed = True
+            continue
+        sentences = _sentences(last)
+        if len(sentences) > 1 or len(paragraphs) > 1:
+            kind = _tail_kind(sentences[-1]) if sentences else None
+            if kind and allowed(kind, sentences[-1]):
+                cut = last.rstrip()
+                idx = cut.rfind(sentences[-1])
+                if idx > 0 or len(paragraphs) > 1:
+                    cuts.append((kind, sentences[-1]))
+                    paragraphs[-1] = cut[:idx].rstrip() if idx >= 0 else ""
+                    text = "\n\n".join(p for p in paragraphs if p.strip())
+                    changed = True
+    return text.strip(), cuts

@@ -63,6 +63,15 @@ def dataset_card(stats: dict, template: str, options) -> str:
     cleaning = ("\n## Cleaning\n\nCommentary the rewriter added around answers was cut ("
                 + ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in sorted(cuts["cuts"].items()))
                 + "); a few examples, the cut struck through:\n\n" + cut_lines) if cuts.get("cuts") else ""
+    style = stats.get("style") or {}
+    shift = ("\n## Diction\n\nOriginal answers vs the kept rewrites (medians, prose only; "
+             "`grades.png` where drawn):\n\n| | original | rewrite |\n|---|---|---|\n"
+             + "".join(f"| {label} | {style[key]['before']} | {style[key]['after']} |\n"
+                       for key, label in (("grade", "reading grade (Flesch-Kincaid)"),
+                                          ("word_length", "word length (letters)"),
+                                          ("sentence_length", "sentence length (words)"),
+                                          ("slop_per_1k_words", "slop words and phrases / 1k words (all)")))
+             if style else "")
     parquet = ("- `dada.parquet`: the same rows as `dada.jsonl`, as Parquet (written with `datasets`).\n"
                if "dada.parquet" in stats["outputs"] else "")
     return f"""---
@@ -87,12 +96,13 @@ no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
 |---|---|---|---|
 {rows}
 
-{cleaning}
+{cleaning}{shift}
 ## Files
 - `dada.jsonl` (`load_dataset(THIS_FOLDER)`, split `train`): `id`, `question`, `answer`
   (rewritten), `original_answer`, `text` (raw sequence), `n_tokens`, `messages` (user/assistant,
   for axolotl's `chat_template` type).
 {parquet}- `rejected.jsonl` (config `rejected`): `id`, `stage`, `reason` for every dropped record.
+- `grades.png`: reading grades of the original answers and the kept rewrites (with matplotlib).
 - `review.md`: a random sample of kept pairs (original and rewrite) and the first rejects of
   every reason, to read before training.
 - `stats.json`: counts per stage, token-length histogram, rewrite throughput.

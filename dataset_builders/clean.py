@@ -12,6 +12,7 @@ from dataset_builders.commentary import multiple_answers, strip_commentary
 from dataset_builders.facts import lost_facts
 from dataset_builders.load import clean_seam
 from dataset_builders.records import Record, StageResult
+from dataset_builders.style import style_problem
 from dataset_builders.template import find_marker
 
 STAGE = "clean"
@@ -32,7 +33,8 @@ REFUSAL = re.compile(
     r"i (?:cannot|can't|can not|won't|will not|am unable to|'m unable to|am not able to|"
     r"'m not able to) (?:help(?: you)?(?: with\b|\s*[.!]|\s*$)|assist\b|provide\b|answer th|"
     r"do th|comply\b|fulfil|rewrite\b|complete th))", re.I)
-CLEAN_REASONS = ("empty_answer", "refusal", "template_marker", "multiple_answers", "lost_facts")
+CLEAN_REASONS = ("empty_answer", "refusal", "template_marker", "multiple_answers", "lost_facts",
+                 "not_simplified", "sloppy")
 _EMOJI_CANDIDATE = re.compile("[\u00a9\u00ae\u200d\u203c-\u3299\ufe0f\U0001f000-\U0001faff]")
 _EMOJI_GAP = re.compile(r"[ \t]*\0+(?=[ \t]*(?:[.,!?;:)]|$))", re.M)
 _SPACES = re.compile(r"[ \t\u00a0]{2,}")
@@ -92,9 +94,11 @@ def clean_answer(text: str, question: str, original: str = "",
     return clean_seam(text)
 
 
-def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = True) -> StageResult:
-    """Clean every answer; ``fact_check``: :data:`.facts.MODES`; ``rewritten`` False (backend
-    none: the answers are the originals) skips the checks that judge a rewrite."""
+def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = True, *,
+          min_grade_drop: float = 1.0, max_slop_rate: float = 3.0) -> StageResult:
+    """Clean every answer; ``fact_check``: :data:`.facts.MODES`; the style check's margin and
+    slop rate (:mod:`.style`); ``rewritten`` False (backend none: the answers are the
+    originals) skips the checks that judge a rewrite."""
     result = StageResult()
     for rec in records:
         cuts: list[tuple[str, str]] = []
@@ -112,6 +116,10 @@ def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = 
             result.reject(rec, STAGE, "multiple_answers", answer[:80])
         elif lost:
             result.reject(rec, STAGE, "lost_facts", "; ".join(lost))
+        elif rewritten and (style := style_problem(rec.question, rec.original_answer, answer,
+                                                   min_grade_drop=min_grade_drop,
+                                                   max_slop_rate=max_slop_rate)):
+            result.reject(rec, STAGE, *style)
         else:
             result.kept.append(rec)
             result.cuts += [(rec.id, kind, text) for kind, text in cuts]

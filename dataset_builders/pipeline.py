@@ -21,6 +21,7 @@ from dataset_builders.clean import CLEAN_REASONS, clean
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.review import review_markdown
+from dataset_builders.style import dataset_shift, grade_histogram, histogram_available
 from dataset_builders.rewrite import Completion, Job, get_backend
 from dataset_builders.rewrite.prompt import echo_chunks, is_echo, load_template, render
 from dataset_builders.settings import BuildSettings
@@ -34,7 +35,8 @@ from dataset_builders.store import (
 from dataset_builders.template import compile_pair
 from dataset_builders.tokens import load_tokenizer
 
-OUTPUTS = ("dada.jsonl", "dada.parquet", "rejected.jsonl", "review.md", "README.md", "stats.json")  # stats last
+OUTPUTS = ("dada.jsonl", "dada.parquet", "rejected.jsonl", "review.md", "grades.png", "README.md",
+           "stats.json")  # stats.json last
 STORE_NAME = "rewrites.sqlite"
 HIST_BIN = 16
 CUT_EXAMPLES = 5  # cuts shown in stats.json and the card
@@ -68,7 +70,7 @@ def verdict(c, rec: Record, chunks: list[str]) -> tuple[str, str] | None:
 
 
 def retire_rejected(records: list[Record], jobs: list[Job], store: CompletionStore, chunks: list[str],
-                    reasons: set[str], fact_check: str = "lenient") -> int:
+                    reasons: set[str], checks: dict | None = None) -> int:
     """Set aside the stored rewrites that ended with one of ``reasons`` (kept in the store's
     history, never deleted), so they are asked again; returns how many."""
     cached = store.get_many([j.key for j in jobs])
@@ -85,13 +87,13 @@ def retire_rejected(records: list[Record], jobs: list[Job], store: CompletionSto
             trial.append(Record(rec.id, rec.index, rec.question, rec.original_answer, c.text))
             keys[rec.id] = job.key
     if trial:
-        again += [keys[r.id] for r in clean(trial, fact_check).rejected if r.reason in reasons]
+        again += [keys[r.id] for r in clean(trial, **(checks or {})).rejected if r.reason in reasons]
     store.retire(again)
     return len(again)
 
 
 def rewrite(records: list[Record], backend, template: str, store: CompletionStore | None,
-            progress: bool = True, retry: Iterable[str] = (), fact_check: str = "lenient"
+            progress: bool = True, retry: Iterable[str] = (), checks: dict | None = None
             ) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
     store before it is counted."""
@@ -107,7 +109,7 @@ def rewrite(records: list[Record], backend, template: str, store: CompletionStor
     prefix = key_prefix(backend.identity(), template)
     jobs = [Job(cache_key(prefix, r.question, r.original_answer), render(template, r.question, r.original_answer))
             for r in records]
-    retried = retire_rejected(records, jobs, store, chunks, set(retry), fact_check) if retry and store else 0
+    retried = retire_rejected(records, jobs, store, chunks, set(retry), checks) if retry and store else 0
     done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
                                   desc=f"rewrite [{backend.describe()}]", progress=progress)
     throughput["retried_rejected"] = retried
@@ -170,18 +172,19 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     records = loaded.kept[:options.limit] if options.limit else loaded.kept
     stages = {"load": _stage_stats(n_read, loaded)}
     rejected = list(loaded.rejected)
+    checks = options.model_dump(include={"fact_check", "min_grade_drop", "max_slop_rate"})
 
     folder.claim(creating=("cache",) if backend.cacheable else (),
                  inputs=(input_path, options.style_prompt))
     store = CompletionStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
     try:
         rewritten, throughput = rewrite(records, backend, template, store, options.progress,
-                                        options.retry_rejected, options.fact_check)
+                                        options.retry_rejected, checks)
     finally:
         if store is not None:
             store.close()
     stages["rewrite"] = _stage_stats(len(records), rewritten)
-    cleaned = clean(rewritten.kept, options.fact_check, rewritten=options.backend != "none")
+    cleaned = clean(rewritten.kept, rewritten=options.backend != "none", **checks)
     answers = {r.id: r.answer for r in cleaned.kept}
     stages["clean"] = {**_stage_stats(len(rewritten.kept), cleaned),
                        "cuts": dict(Counter(kind for _, kind, _ in cleaned.cuts)),
@@ -195,13 +198,16 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     rejected.sort(key=lambda r: int(r.id.split("-", 1)[0]))
 
     kept = filtered.kept
+    style = dataset_shift([(r.original_answer, r.answer) for r in kept])
+    grades = style.pop("grades", None)
     stats = {
         "input": str(input_path), "records_read": n_read, "kept": len(kept),
         "rejected": len(rejected), "stages": stages, "backend": backend.describe(),
         "tokenizer": tokenizer.name, "max_tokens": options.max_tokens,
         "token_lengths": length_stats([r.n_tokens for r in cleaned.kept], options.max_tokens),
-        "rewrite": throughput, "elapsed_s": round(time.monotonic() - started, 3),
-        "outputs": [n for n in OUTPUTS if n != "dada.parquet" or "parquet" in options.formats],
+        "rewrite": throughput, "style": style, "elapsed_s": round(time.monotonic() - started, 3),
+        "outputs": [n for n in OUTPUTS if (n != "dada.parquet" or "parquet" in options.formats)
+                    and (n != "grades.png" or (grades and histogram_available()))],
     }
     check_result(stats, rejected, options.max_failed_share)
     with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
@@ -210,6 +216,10 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
             tx.write_bytes("dada.parquet", lambda fh: parquet_copy([r.output_row() for r in kept], fh))
         else:
             tx.drop("dada.parquet")
+        if "grades.png" in stats["outputs"]:
+            tx.write_bytes("grades.png", lambda fh: grade_histogram(grades, fh))
+        else:
+            tx.drop("grades.png")
         tx.write_jsonl("rejected.jsonl", (r.output_row() for r in rejected))
         tx.write_text("review.md", review_markdown(kept, rejected, {r.id: r for r in records},
                                                    options.review, options.review_seed))

@@ -50,6 +50,11 @@ class BuildSettings(BackendOptions):
         "lenient", "Reject rewrites that lost facts (lost_facts): code, URLs, quoted strings, the "
                    "count a question asks for and, for questions about numbers, the numbers "
                    "(lenient); every number too (strict); or nothing (off).")
+    min_grade_drop: float = opt(1.0, "Reject a rewrite whose reading grade (Flesch-Kincaid, on its prose) "
+                                     "is not at least this much below the original's (not_simplified); "
+                                     "originals under 12 words of prose are exempt.")
+    max_slop_rate: float = opt(3.0, "Reject a rewrite with more slop-list words and cliché phrases than "
+                                    "this per 100 words (sloppy).", ge=0)
     review: int = opt(20, "Random kept pairs (original and rewrite) in review.md, with the first rejects "
                           "of every reason.", ge=0)
     review_seed: int = opt(0, "Seed of the review.md sample.")

@@ -74,7 +74,7 @@ def test_real_steps_build_config_eval(tmp_path, alpaca_path):
     result = CliRunner().invoke(dada, ["run", str(path), "--only", "build,axolotl-config,eval-dataset"])
     assert result.exit_code == 0, result.output
     work = tmp_path / "work"
-    assert len((work / "data" / "dada.jsonl").read_text().splitlines()) == 84
+    assert len((work / "data" / "dada.jsonl").read_text().splitlines()) == 87  # 5 not simplified enough, 7 over 128 tokens
     cfg = yaml.safe_load((work / "train" / "dada.yml").read_text())
     assert (cfg["base_model"], cfg["lora_r"], cfg["learning_rate"], cfg["num_epochs"]) == (
         "Mixtral-Instruct-ITR-8x7B", 512, 2e-6, 4)
@@ -91,7 +91,7 @@ def test_real_steps_build_config_eval(tmp_path, alpaca_path):
     redo = CliRunner().invoke(dada, ["run", str(changed), "--only", "build,eval-dataset"])
     assert redo.exit_code == 0, redo.output
     assert "skipped" not in redo.output
-    assert len((work / "data" / "dada.jsonl").read_text().splitlines()) < 84
+    assert len((work / "data" / "dada.jsonl").read_text().splitlines()) < 87
 
 
 def test_a_changed_input_file_redoes_its_step(tmp_path):

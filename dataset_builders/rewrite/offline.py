@@ -21,6 +21,14 @@ PLAIN_WORDS = {
     "ensures": "makes sure", "essential": "needed", "crucial": "important", "vital": "important",
     "enhance": "improve", "enhances": "improves", "comprehensive": "full", "optimal": "best",
     "beneficial": "good", "diverse": "different", "innovative": "new",
+    # words on the slop lists a plain word can stand for
+    "towards": "to", "toward": "to", "strategies": "ways", "strategy": "way", "mitigate": "lessen",
+    "initiatives": "plans", "initiative": "plan", "prioritize": "put first", "diligently": "hard",
+    "unexpected": "surprising", "glistening": "shiny", "twinkling": "shining", "adaptable": "flexible",
+    "sustainability": "lasting", "echoes": "sounds", "meticulous": "careful", "pivotal": "key",
+    "leverage": "use", "robust": "strong", "seamless": "smooth", "seamlessly": "smoothly",
+    "intricate": "detailed", "vibrant": "bright", "bustling": "busy", "realm": "world",
+    "myriad": "many", "paramount": "most important", "foster": "grow", "fosters": "grows",
 }
 INTENSIFIERS = re.compile(
     r"\b(very|really|extremely|incredibly|absolutely|truly|highly|deeply|greatly|"
@@ -35,8 +43,15 @@ CLICHES = [
 ]
 SPLIT = re.compile(r",\s+(?:and|but|so|while)\s+(?=(?:I|we|you|he|she|it|they|this|that|these|"
                    r"there|the|a|an|his|her|their|our|its)\b)|;\s+")
+# the second try: any clause break (a comma before a linking word, a colon, a dash), then a
+# plain comma; each side keeps three words or more
+CLAUSE = re.compile(r",\s+(?=(?:and|but|so|while|which|because|as|although|since|where|who|when|"
+                    r"such as|including|or|making|allowing|leading)\b)|:\s+|\s+[\u2014\u2013-]\s+|,\s+(?!\d)|"
+                    r"\s+(?=(?:because|which|so that|that is|that are|that has|that have|and then|in order to)\b)")
+LINKS = re.compile(r"^(?:and|but|so|while|which|because|as|although|since|where|who|when|or)\s+", re.I)
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'])")
 MAX_SENTENCES = 4
+FACT = re.compile(r"\d|\"|`|https?://")
 
 
 def looks_structured(text: str) -> bool:
@@ -45,14 +60,17 @@ def looks_structured(text: str) -> bool:
                           text, re.M))
 
 
-def _split_long(sentence: str) -> list[str]:
-    if len(sentence.split()) <= 14:
+def _split_long(sentence: str, limit: int = 10) -> list[str]:
+    """A sentence over ``limit`` words cut at its first clause break that leaves three words or
+    more on each side; the rest cut again."""
+    if len(sentence.split()) <= limit:
         return [sentence]
-    parts = SPLIT.split(sentence, maxsplit=1)
-    if len(parts) == 1:
-        return [sentence]
-    first, rest = parts[0].rstrip(",") + ".", parts[1]
-    return [first, *(_split_long(rest[:1].upper() + rest[1:]))]
+    for m in [*SPLIT.finditer(sentence), *CLAUSE.finditer(sentence)]:
+        first, rest = sentence[:m.start()].rstrip(" ,;:") , LINKS.sub("", sentence[m.end():].strip())
+        if len(first.split()) >= 3 and len(rest.split()) >= 3:
+            end = "" if first[-1:] in ".!?" else "."
+            return [first + end, *_split_long(rest[:1].upper() + rest[1:], limit)]
+    return [sentence]
 
 
 def simplify(answer: str) -> str:
@@ -64,7 +82,8 @@ def simplify(answer: str) -> str:
     text = INTENSIFIERS.sub("", text)
     text = re.sub(r"[A-Za-z]+", _plain_word, text)
     sentences = [part for sentence in SENTENCE.split(text.strip()) for part in _split_long(sentence.strip())]
-    return " ".join(s for s in sentences[:MAX_SENTENCES] if s)
+    # the first few sentences, and any later one that holds a number or a quote (a fact)
+    return " ".join(s for i, s in enumerate(sentences) if s and (i < MAX_SENTENCES or FACT.search(s)))
 
 
 def _plain_word(m: re.Match) -> str:
@@ -100,7 +119,7 @@ class NoRewrite(OfflineRewrite):
 @register("heuristic")
 class HeuristicRewrite(OfflineRewrite):
     def identity(self) -> dict:
-        return {"backend": self.name, "version": 1}
+        return {"backend": self.name, "version": 2}
 
     def rewrite_pair(self, question: str, answer: str) -> str:
         return simplify(answer)

@@ -76,7 +76,8 @@ def _unless_empty(cut: str, text: str) -> str:
 
 def clean_answer(text: str, question: str, original: str = "",
                  cuts: list[tuple[str, str]] | None = None) -> str:
-    """The cleaned answer (may be empty); the commentary cut is appended to ``cuts``."""
+    """The cleaned answer (may be empty); the commentary cut is appended to ``cuts`` (None: an
+    original answer, not a rewrite: no commentary to look for)."""
     text = prune_emojis(text.replace("\r\n", "\n"))
     text = _drop_echo(text.strip(), question)
     head = text[:48].lower()
@@ -85,8 +86,8 @@ def clean_answer(text: str, question: str, original: str = "",
     if ":" in text[:48]:
         text = _unless_empty(LABEL.sub("", text, count=1), text)
     text = _unquote(text.strip())
-    text, cut = strip_commentary(text, question, original)
     if cuts is not None:
+        text, cut = strip_commentary(text, question, original)
         cuts += cut
     if "  " in text or "\t" in text or "\u00a0" in text:
         text = "\n".join(_SPACES.sub(" ", line) if not line.startswith((" ", "\t")) else line
@@ -95,14 +96,14 @@ def clean_answer(text: str, question: str, original: str = "",
 
 
 def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = True, *,
-          min_grade_drop: float = 1.0, max_slop_rate: float = 3.0) -> StageResult:
+          style_check: bool = True, min_grade_drop: float = 1.0, max_slop_rate: float = 3.0) -> StageResult:
     """Clean every answer; ``fact_check``: :data:`.facts.MODES`; the style check's margin and
     slop rate (:mod:`.style`); ``rewritten`` False (backend none: the answers are the
     originals) skips the checks that judge a rewrite."""
     result = StageResult()
     for rec in records:
         cuts: list[tuple[str, str]] = []
-        answer = clean_answer(rec.answer or "", rec.question, rec.original_answer, cuts)
+        answer = clean_answer(rec.answer or "", rec.question, rec.original_answer, cuts if rewritten else None)
         rec.answer = answer
         marker = find_marker(answer) or find_marker(rec.question)
         lost = lost_facts(rec.question, rec.original_answer, answer, fact_check) if rewritten else []
@@ -116,7 +117,7 @@ def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = 
             result.reject(rec, STAGE, "multiple_answers", answer[:80])
         elif lost:
             result.reject(rec, STAGE, "lost_facts", "; ".join(lost))
-        elif rewritten and (style := style_problem(rec.question, rec.original_answer, answer,
+        elif rewritten and style_check and (style := style_problem(rec.question, rec.original_answer, answer,
                                                    min_grade_drop=min_grade_drop,
                                                    max_slop_rate=max_slop_rate)):
             result.reject(rec, STAGE, *style)

@@ -33,6 +33,8 @@ WORDS = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS, "hundred": 100, "thous
          "million": 1_000_000, "billion": 1_000_000_000, "dozen": 12, "half": 0.5}
 _WORD_RE = re.compile(r"\b(" + "|".join(sorted(WORDS, key=len, reverse=True)) + r")(?:-(" +
                       "|".join(_SMALL[1:10]) + r"))?\b", re.I)
+_STEM = re.compile("zero|one|two|thr|four|five|six|seven|eight|nine|ten|eleven|twel|fif|twen|thirt|fort|"
+                   "hundred|thousand|million|billion|dozen|half", re.I)
 _NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])-?\d+(?:\.\d+)?")
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 _INLINE = re.compile(r"`([^`\n]+)`")
@@ -61,6 +63,8 @@ def numbers(text: str, *, pronoun_one: bool = False) -> set[str]:
     "one" may be a pronoun here, so it does not count."""
     found = {n.replace(",", "").lstrip("-").rstrip("0").rstrip(".") if "." in n
              else n.replace(",", "").lstrip("-") for n in _NUMBER.findall(text)}
+    if not _STEM.search(text):  # the word regex only where a number word can stand
+        return {n for n in found if n}
     for m in _WORD_RE.finditer(text):
         word = m.group(1).lower()
         if pronoun_one and word == "one" and not m.group(2):
@@ -111,7 +115,8 @@ def lost_facts(question: str, original: str, rewrite: str, mode: str = "strict")
         return []
     lost = []
     if mode == "strict" or numeric_question(question):
-        missing = numbers(original, pronoun_one=True) - numbers(rewrite) - numbers(question)
+        missing = numbers(original, pronoun_one=True)
+        missing = missing and missing - numbers(rewrite) - numbers(question)
         lost += [f"number {n}" for n in sorted(missing, key=lambda s: (len(s), s))]
     rewrite_code = rewrite
     lost += [f"code `{c[:40]}`" for c in code(original) if c not in rewrite_code]

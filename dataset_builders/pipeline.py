@@ -172,7 +172,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     records = loaded.kept[:options.limit] if options.limit else loaded.kept
     stages = {"load": _stage_stats(n_read, loaded)}
     rejected = list(loaded.rejected)
-    checks = options.model_dump(include={"fact_check", "min_grade_drop", "max_slop_rate"})
+    checks = options.model_dump(include={"fact_check", "style_check", "min_grade_drop", "max_slop_rate"})
 
     folder.claim(creating=("cache",) if backend.cacheable else (),
                  inputs=(input_path, options.style_prompt))
@@ -198,7 +198,8 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     rejected.sort(key=lambda r: int(r.id.split("-", 1)[0]))
 
     kept = filtered.kept
-    style = dataset_shift([(r.original_answer, r.answer) for r in kept])
+    rewritten_any = options.backend != "none"
+    style = dataset_shift([(r.original_answer, r.answer) for r in kept]) if rewritten_any else {}
     grades = style.pop("grades", None)
     stats = {
         "input": str(input_path), "records_read": n_read, "kept": len(kept),

@@ -50,6 +50,8 @@ class BuildSettings(BackendOptions):
         "lenient", "Reject rewrites that lost facts (lost_facts): code, URLs, quoted strings, the "
                    "count a question asks for and, for questions about numbers, the numbers "
                    "(lenient); every number too (strict); or nothing (off).")
+    style_check: bool = opt(True, "Check that each rewrite's diction got simpler and holds no slop "
+                                  "(not_simplified, sloppy).")
     min_grade_drop: float = opt(1.0, "Reject a rewrite whose reading grade (Flesch-Kincaid, on its prose) "
                                      "is not at least this much below the original's (not_simplified); "
                                      "originals under 12 words of prose are exempt.")

@@ -45,6 +45,13 @@ def prose(text: str) -> str:
     return _LIST_LINE.sub(" ", _INLINE.sub(" ", _FENCE.sub(" ", text)))
 
 
+@lru_cache(maxsize=1 << 18)
+def measure(text: str) -> "Profile":
+    """:func:`profile` of the prose of ``text``, remembered (the check and the dataset shift
+    measure the same texts)."""
+    return profile(prose(text))
+
+
 def profile(text: str) -> Profile:
     """The prose of ``text`` measured: words, grade, mean word length, words per sentence."""
     words = _WORD.findall(text)
@@ -65,22 +72,28 @@ def _slop_index() -> tuple[frozenset[str], dict[str, tuple[tuple[str, ...], ...]
     return lists.words, {k: tuple(v) for k, v in by_first.items()}
 
 
-def slop_hits(text: str, exempt: frozenset[str] = frozenset()) -> list[str]:
-    """Slop-list words and antislop phrases in ``text`` (tokens in ``exempt`` do not count)."""
+@lru_cache(maxsize=1 << 18)
+def _hits(text: str) -> tuple[str, ...]:
     words, phrases = _slop_index()
     toks = tokens(text)
-    hits = [t for t in toks if t in words and t not in exempt]
-    for i, tok in enumerate(toks):
-        for phrase in phrases.get(tok, ()):
-            if tuple(toks[i:i + len(phrase)]) == phrase and not set(phrase) <= exempt:
-                hits.append(" ".join(phrase))
-    return hits
+    hits = [t for t in toks if t in words]
+    if phrases.keys() & set(toks):  # the phrase scan only where a phrase can start
+        for i, tok in enumerate(toks):
+            for phrase in phrases.get(tok, ()):
+                if tuple(toks[i:i + len(phrase)]) == phrase:
+                    hits.append(" ".join(phrase))
+    return tuple(hits)
+
+
+def slop_hits(text: str, exempt: frozenset[str] = frozenset()) -> list[str]:
+    """Slop-list words and antislop phrases in ``text`` (tokens in ``exempt`` do not count)."""
+    return [h for h in _hits(text) if not exempt or not set(h.split(" ")) <= exempt]
 
 
 def style_problem(question: str, original: str, rewrite: str, *, min_grade_drop: float,
                   max_slop_rate: float) -> tuple[str, str] | None:
     """(reason, detail) when the rewrite is not simpler or is sloppy, else None."""
-    before, after = profile(prose(original)), profile(prose(rewrite))
+    before, after = measure(original), measure(rewrite)
     if before.words >= MIN_PROSE_WORDS and after.grade > before.grade - min_grade_drop:
         return "not_simplified", f"grade {before.grade:.1f} -> {after.grade:.1f}"
     hits = slop_hits(rewrite, frozenset(tokens(question)))
@@ -94,8 +107,8 @@ def dataset_shift(pairs: list[tuple[str, str]]) -> dict:
     1,000 words, over (original, rewrite) pairs."""
     if not pairs:
         return {}
-    before = [profile(prose(o)) for o, _ in pairs]
-    after = [profile(prose(r)) for _, r in pairs]
+    before = [measure(o) for o, _ in pairs]
+    after = [measure(r) for _, r in pairs]
     out = {key: {"before": round(statistics.median(getattr(p, key) for p in before), 3),
                  "after": round(statistics.median(getattr(p, key) for p in after), 3)}
            for key in ("grade", "word_length", "sentence_length")}

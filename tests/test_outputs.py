@@ -55,8 +55,7 @@ def test_build_reruns_into_its_own_folder_but_not_over_an_edited_output(small, t
     assert _build(small, "-o", out).exit_code == 0
     assert _build(small, "-o", out).exit_code == 0  # its own folder: no --force needed
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["outputs"] == ["dada.jsonl", "rejected.jsonl", "review.md", "grades.png", "README.md",
-                                "stats.json"]
+    assert stats["outputs"] == ["dada.jsonl", "rejected.jsonl", "review.md", "README.md", "stats.json"]
     (out / "README.md").write_text("my edited card\n")
     result = _build(small, "-o", out, "--force")
     assert result.exit_code == 1 and "README.md; move them away" in result.output
@@ -185,8 +184,8 @@ def test_a_rerun_removes_temp_files_left_by_a_killed_run(small, tmp_path):
     (out / ".dada.jsonl.x1y2abcd.tmp").write_text("half a file")
     (out / ".stats.json.q9_z0k3w.tmp").write_text("{")
     assert _build(small, "-o", out).exit_code == 0
-    assert sorted(p.name for p in out.iterdir()) == [MARKER, "README.md", "dada.jsonl", "grades.png",
-                                                     "rejected.jsonl", "review.md", "stats.json"]
+    assert sorted(p.name for p in out.iterdir()) == [MARKER, "README.md", "dada.jsonl", "rejected.jsonl",
+                                                     "review.md", "stats.json"]
 
 
 def test_a_users_marker_named_file_is_never_replaced(small, tmp_path):

@@ -132,34 +132,21 @@ def paragraph_count(text: str) -> int:
 _SHORT = re.compile(rb"\b\w{1,3}\b")
 _SUFFIX = re.compile(rb"(?:[^\Wlaeiouy]es|ed|[^\Wlaeiouy]e)\b")
 _LEADING_Y = re.compile(rb"\by")
-_VOWEL = np.zeros(256, dtype=np.int8)
-_VOWEL[list(b"aeiouy")] = 1
-_WORD = np.zeros(256, dtype=np.int8)
-_WORD[list(WORD_CHARS)] = 1
-
-
-def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(starts, ends) of the runs of 1 in a 0/1 int8 array."""
-    edges = np.diff(np.concatenate(([0], mask, [0])))
-    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+_VOWEL_RUN = re.compile(rb"[aeiouy]+")
+_VOWELLED = re.compile(rb"\w*[aeiouy]\w*")
 
 
 def fk_syllables(text: str, words: int) -> int:
     """slop-score's syllables (its Flesch-Kincaid ``countSyllables``) summed over the ASCII
-    ``\\w+`` words of ``text`` (``words`` of them), without a Python step per word: a word of
-    three characters or fewer is one (each becomes "a"); else a final "es"/"e" after a consonant
-    or "ed" is dropped, then a leading "y", and the vowel groups of one or two are counted
-    (a run of n vowels holds ceil(n / 2)), at least one per word. Bytes keep it ASCII as
+    ``\\w+`` words of ``text`` (``words`` of them), with whole-text regexes: a word of three
+    characters or fewer is one (each becomes "a"); else a final "es"/"e" after a consonant or
+    "ed" is dropped, then a leading "y", and the vowel groups of one or two are counted (a run
+    of n vowels holds ceil(n / 2)), at least one per word. Bytes keep it ASCII as
     JavaScript's ``\\w`` is (only A-Z are lower-cased)."""
     if not words:
         return 0
     low = _SHORT.sub(b"a", text.encode("utf-8").lower())
-    b = np.frombuffer(_LEADING_Y.sub(b"", _SUFFIX.sub(b"", low)), dtype=np.uint8)
-    vowel = _VOWEL[b]
-    starts, ends = _runs(vowel)
-    groups = int(((ends - starts + 1) // 2).sum())
-    seen = np.concatenate(([0], np.cumsum(vowel, dtype=np.int64)))
-    w_starts, w_ends = _runs(_WORD[b])
-    vowelled = int(np.count_nonzero(seen[w_ends] > seen[w_starts]))
+    low = _LEADING_Y.sub(b"", _SUFFIX.sub(b"", low))
+    groups = sum((len(run) + 1) >> 1 for run in _VOWEL_RUN.findall(low))
     # a word left with no vowel group (or emptied) counts one
-    return groups + words - vowelled
+    return groups + words - len(_VOWELLED.findall(low))

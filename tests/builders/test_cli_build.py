@@ -23,8 +23,9 @@ def test_build_none_backend_summary_and_outputs(alpaca_path, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output.startswith(EXPECTED_SUMMARY)
     assert result.output.endswith(f"wrote {out}/dada.jsonl (75 sequences)\n")
-    assert sorted(p.name for p in out.iterdir()) == [".dada.json", "README.md", "dada.jsonl", "grades.png",
-                                                     "rejected.jsonl", "review.md", "stats.json"]
+    # no rewrite, so no grades.png (nothing was simplified)
+    assert sorted(p.name for p in out.iterdir()) == [".dada.json", "README.md", "dada.jsonl", "rejected.jsonl",
+                                                     "review.md", "stats.json"]
     rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
     assert len(rows) == 75
     row = rows[0]
@@ -226,8 +227,8 @@ def test_parquet_copy(alpaca_path, tmp_path):
     assert as_parquet.to_list() == as_json.to_list() and len(as_parquet) == 75
     assert load_dataset(str(out))["train"].to_list() == as_json.to_list()
     stats = json.loads((out / "stats.json").read_text())
-    assert stats["outputs"] == ["dada.jsonl", "dada.parquet", "rejected.jsonl", "review.md", "grades.png",
-                                "README.md", "stats.json"]
+    assert stats["outputs"] == ["dada.jsonl", "dada.parquet", "rejected.jsonl", "review.md", "README.md",
+                                "stats.json"]  # backend none: no grades.png
     assert "- `dada.parquet`: the same rows as `dada.jsonl`" in (out / "README.md").read_text()
     assert CliRunner().invoke(dada, args).exit_code == 0
     assert not (out / "dada.parquet").exists() and "dada.parquet" not in (out / "README.md").read_text()

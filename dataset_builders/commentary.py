@@ -44,6 +44,14 @@ _VERSIONS = re.compile(r"^\s*(?:\*\*|#+\s*)?(?:version|option|rewrite|variant|al
                        r"\s*(?:#\s*)?(\d+|one|two|three|a|b|c)\b\s*(?:\*\*)?\s*[:.)\-]", re.I | re.M)
 
 
+# cheap looks at either end before the full scan: most answers carry no commentary at all
+_HEAD_HINT = re.compile(r"question|sure|okay|ok\b|of course|certainly|absolutely|alright|happy|"
+                        r"love|glad|yay|ooh|oh\b", re.I)
+_TAIL_HINT = re.compile(r"note|hope|let me|feel free|if you|would you|want|happy|have (?:a|fun)|good luck|"
+                        r"cheers|enjoy|ask|here to|\)", re.I)
+TAIL = 400  # characters of the end looked at first
+
+
 def _plain(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
@@ -85,12 +93,16 @@ def strip_commentary(text: str, question: str, original: str) -> tuple[str, list
         return bool(plain) and plain not in kept_by_original
 
     # the start: praise of the question, then an opener, each only when an answer follows
-    for kind, rx in (("praise", _PRAISE), ("opener", _OPENER)):
+    for kind, rx in (("praise", _PRAISE), ("opener", _OPENER)) if _HEAD_HINT.search(text, 0, 60) else ():
         m = rx.match(text)
         if m and any(ch.isalnum() for ch in text[m.end():]) and allowed(kind, m.group(0)):
             cuts.append((kind, m.group(0).strip()))
             text = text[m.end():]
     # the end: a separator and the remark after it, then closing paragraphs and sentences
+    last_paragraph = text.rfind("\n\n") + 2 if "\n\n" in text else 0
+    if not (_TAIL_HINT.search(text, max(0, len(text) - TAIL)) or _NOTE.match(text[last_paragraph:last_paragraph + 40])
+            or any(sep in text for sep in ("---", "***", "___", "==="))):
+        return text.strip(), cuts
     sep = list(_SEPARATOR.finditer(text))
     if sep:
         after = text[sep[-1].end():]

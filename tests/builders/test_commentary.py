@@ -105,3 +105,13 @@ def test_build_against_a_server_with_realistic_aberrations_keeps_clean_answers(t
                              "opener": 1, "separator_meta": 1}
     card = (out / "README.md").read_text()
     assert "## Cleaning" in card and "~~Great question!~~ Cat purr when happy (0)." in card
+
+
+def test_a_long_note_paragraph_is_still_found():
+    """The quick look at the end does not miss a note longer than what it reads."""
+    note = "Note: " + "The original answer explained this in adult words at length. " * 12
+    text, cuts = strip_commentary(f"{ANSWER}\n\n{note}", Q, "...")
+    assert text == ANSWER and [kind for kind, _ in cuts] == ["note"]
+    remark = "This version uses short words. " * 20
+    text, cuts = strip_commentary(f"{ANSWER}\n\n---\n{remark}", Q, "...")
+    assert text == ANSWER and [kind for kind, _ in cuts] == ["separator_meta"]

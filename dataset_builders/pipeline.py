@@ -18,6 +18,7 @@ from dada_plugin import outputs
 from dada_plugin.errors import ResultError
 from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS, clean
+from dataset_builders.judge import judge, load_judge_prompt
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.review import review_markdown
@@ -174,26 +175,35 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     rejected = list(loaded.rejected)
     checks = options.model_dump(include={"fact_check", "style_check", "min_grade_drop", "max_slop_rate"})
 
-    folder.claim(creating=("cache",) if backend.cacheable else (),
-                 inputs=(input_path, options.style_prompt))
-    store = CompletionStore(outdir / "cache" / STORE_NAME) if backend.cacheable else None
+    judging = bool(options.judge_model) and options.backend != "none"
+    if judging:
+        load_judge_prompt(options.judge_prompt)  # a bad prompt file stops the run before any request
+    stored = backend.cacheable or judging
+    folder.claim(creating=("cache",) if stored else (), inputs=(input_path, options.style_prompt,
+                                                                options.judge_prompt))
+    store = CompletionStore(outdir / "cache" / STORE_NAME) if stored else None
     try:
-        rewritten, throughput = rewrite(records, backend, template, store, options.progress,
-                                        options.retry_rejected, checks)
+        rewritten, throughput = rewrite(records, backend, template, store if backend.cacheable else None,
+                                        options.progress, options.retry_rejected, checks)
+        stages["rewrite"] = _stage_stats(len(records), rewritten)
+        cleaned = clean(rewritten.kept, rewritten=options.backend != "none", **checks)
+        stages["clean"] = {}  # filled below, in stage order
+        judged = cleaned
+        if judging:
+            judged, throughput["judge"] = judge(cleaned.kept, options, store, options.progress)
+            stages["judge"] = _stage_stats(len(cleaned.kept), judged)
     finally:
         if store is not None:
             store.close()
-    stages["rewrite"] = _stage_stats(len(records), rewritten)
-    cleaned = clean(rewritten.kept, rewritten=options.backend != "none", **checks)
     answers = {r.id: r.answer for r in cleaned.kept}
-    stages["clean"] = {**_stage_stats(len(rewritten.kept), cleaned),
+    stages["clean"].update({**_stage_stats(len(rewritten.kept), cleaned),
                        "cuts": dict(Counter(kind for _, kind, _ in cleaned.cuts)),
                        "cut_examples": [{"id": i, "kind": kind, "cut": text, "answer": answers[i]}
-                                        for i, kind, text in cleaned.cuts[:CUT_EXAMPLES]]}
-    compile_records(cleaned.kept, tokenizer)
-    filtered = filter_length(cleaned.kept, options.max_tokens)
-    stages["filter"] = _stage_stats(len(cleaned.kept), filtered)
-    for result in (rewritten, cleaned, filtered):
+                                        for i, kind, text in cleaned.cuts[:CUT_EXAMPLES]]})
+    compile_records(judged.kept, tokenizer)
+    filtered = filter_length(judged.kept, options.max_tokens)
+    stages["filter"] = _stage_stats(len(judged.kept), filtered)
+    for result in (rewritten, cleaned, *([judged] if judged is not cleaned else []), filtered):
         rejected += result.rejected
     rejected.sort(key=lambda r: int(r.id.split("-", 1)[0]))
 
@@ -205,7 +215,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         "input": str(input_path), "records_read": n_read, "kept": len(kept),
         "rejected": len(rejected), "stages": stages, "backend": backend.describe(),
         "tokenizer": tokenizer.name, "max_tokens": options.max_tokens,
-        "token_lengths": length_stats([r.n_tokens for r in cleaned.kept], options.max_tokens),
+        "token_lengths": length_stats([r.n_tokens for r in judged.kept], options.max_tokens),
         "rewrite": throughput, "style": style, "elapsed_s": round(time.monotonic() - started, 3),
         "outputs": [n for n in OUTPUTS if (n != "dada.parquet" or "parquet" in options.formats)
                     and (n != "grades.png" or (grades and histogram_available()))],

@@ -20,10 +20,11 @@ class Record:
     answer: str | None = None    # the rewritten (then cleaned) answer
     text: str | None = None      # the raw Mixtral-Instruct sequence
     n_tokens: int | None = None  # tokens of ``text`` incl. BOS and EOS
+    judge: dict | None = None    # the LLM judge's verdict and reason, when one judged
 
     def output_row(self) -> dict:
         """The ``dada.jsonl`` row: the pair, the raw sequence, its length and chat messages."""
-        return {
+        row = {
             "id": self.id,
             "question": self.question,
             "answer": self.answer,
@@ -35,6 +36,9 @@ class Record:
                 {"role": "assistant", "content": self.answer},
             ],
         }
+        if self.judge is not None:
+            row["judge"] = self.judge
+        return row
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS
 from dataset_builders.load import Fields
 from dataset_builders.rewrite import BACKENDS, BackendOptions
+from dataset_builders.rewrite.registry import check_urls
 
 REWRITE_REASONS = ("truncated", "content_filter", "too_large", "echo")
 RETRYABLE = REWRITE_REASONS + CLEAN_REASONS  # what --retry-rejected may name
@@ -57,6 +58,13 @@ class BuildSettings(BackendOptions):
                                      "originals under 12 words of prose are exempt.")
     max_slop_rate: float = opt(3.0, "Reject a rewrite with more slop-list words and cliché phrases than "
                                     "this per 100 words (sloppy).", ge=0)
+    judge_model: str | None = opt(None, "Also ask this model (OpenAI-compatible) whether each rewrite "
+                                        "is still a correct answer; unfaithful ones are rejected "
+                                        "(judge_unfaithful).")
+    judge_base_urls: list[str] = opt([], "Endpoint of the judge (repeatable) [default: the --base-url "
+                                         "endpoints].", flag="--judge-base-url", metavar="URL")
+    judge_prompt: str | None = opt(None, "File with the judge prompt; must contain {question}, {answer} "
+                                         "and {rewrite} and ask for a JSON verdict.")
     review: int = opt(20, "Random kept pairs (original and rewrite) in review.md, with the first rejects "
                           "of every reason.", ge=0)
     review_seed: int = opt(0, "Seed of the review.md sample.")
@@ -70,6 +78,11 @@ class BuildSettings(BackendOptions):
     @property
     def fields(self) -> Fields:
         return Fields(self.instruction_field, self.input_field or None, self.output_field)
+
+    @field_validator("judge_base_urls")
+    @classmethod
+    def _judge_urls(cls, urls: list[str]) -> list[str]:
+        return check_urls(urls)
 
     @field_validator("backend")
     @classmethod

@@ -70,13 +70,18 @@ class BackendOptions(ClientOptions):
     @field_validator("base_urls")
     @classmethod
     def _urls(cls, urls: list[str]) -> list[str]:
-        for url in urls:
-            if not url.startswith(("http://", "https://")):
-                raise ValueError(f"{url!r} is not an http(s) URL")
-            if urlsplit(url).password is not None or "@" in urlsplit(url).netloc:
-                raise ValueError("no credentials in the URL: put the key in the variable "
-                                 "named by --api-key-env")
-        return [u.rstrip("/") for u in urls]
+        return check_urls(urls)
+
+
+def check_urls(urls: list[str]) -> list[str]:
+    """OpenAI-compatible endpoints: http(s), no credentials in them; without a trailing slash."""
+    for url in urls:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"{url!r} is not an http(s) URL")
+        if urlsplit(url).password is not None or "@" in urlsplit(url).netloc:
+            raise ValueError("no credentials in the URL: put the key in the variable "
+                             "named by --api-key-env")
+    return [u.rstrip("/") for u in urls]
 
 
 @dataclass(slots=True)

@@ -92,3 +92,16 @@ def test_eval_serves_a_gguf_and_measures_it(answering_gguf, tmp_path):
     assert report["models"]["tiny"]["sample_count"] == 5
     rows = [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()]
     assert {r["output"].strip() for r in rows} == {"Yes"}
+
+
+def test_a_judge_served_by_llama_cpp_that_gives_no_verdict(server, alpaca_path, tmp_path):
+    """The judge through the real engine: the tiny model's "Yes" is no JSON verdict, so each
+    record is asked three times, then rejected as judge_error; nothing kept is an error (exit 1)."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--limit", "3", "--no-progress",
+                                       "--judge-model", "tiny", "--judge-base-url", server])
+    assert result.exit_code == 1
+    assert "no record was kept (of 100 read; rejected: judge_error 3, nooutput 1)" in result.output
+    with sqlite3.connect(out / "cache" / "rewrites.sqlite") as db:
+        assert db.execute("SELECT COUNT(*) FROM retired").fetchone()[0] == 6  # two retries each
+        assert {row[0].strip() for row in db.execute("SELECT text FROM completions")} == {"Yes"}

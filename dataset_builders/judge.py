@@ -1,0 +1,130 @@
+"""The optional LLM judge (``--judge-model``): is the cleaned rewrite still a correct answer to
+the question, judged against the original? One request per record through the same
+OpenAI-compatible client as the rewrite (``--judge-base-url``, repeatable; the rewrite's
+endpoints by default), with temperature 0; every reply goes into the same durable store as the
+rewrites, under its own keys, so a resumed build never asks again.
+
+The prompt (``--judge-prompt FILE`` replaces it) must hold ``{question}``, ``{answer}`` (the
+original) and ``{rewrite}``, and ask for one JSON object: ``{"verdict": "faithful" |
+"unfaithful", "reason": "..."}``. The reply is parsed strictly (that object alone, a fenced
+```json block at most around it): an unparseable reply is set aside in the store's history and
+asked again, up to ``JUDGE_ATTEMPTS`` times, then the record is rejected as ``judge_error``. An
+``unfaithful`` verdict is rejected as ``judge_unfaithful`` with its reason; every verdict is
+kept with its record (``judge`` in dada.jsonl, the detail in rejected.jsonl).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from dada_plugin.errors import InputError
+from dataset_builders.records import Record, StageResult
+from dataset_builders.rewrite import Job, get_backend
+from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
+
+STAGE = "judge"
+JUDGE_ATTEMPTS = 3
+JUDGE_REASONS = ("judge_unfaithful", "judge_error")
+DEFAULT_JUDGE_PROMPT = """\
+You check a rewrite of an answer. The rewrite uses toddler-like words on purpose; judge only \
+whether it is still a correct answer to the question: it keeps every fact, number, name, list \
+item and piece of code the question needs, adds nothing false and does not change the meaning.
+
+Question:
+{question}
+
+Original answer:
+{answer}
+
+Rewrite:
+{rewrite}
+
+Reply with one JSON object and nothing else: {"verdict": "faithful" or "unfaithful", \
+"reason": "one short sentence"}"""
+PLACEHOLDERS = ("{question}", "{answer}", "{rewrite}")
+_FENCED = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
+
+
+def load_judge_prompt(path: str | Path | None) -> str:
+    if path is None:
+        return DEFAULT_JUDGE_PROMPT
+    try:
+        template = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"cannot read the judge prompt: {exc}") from None
+    missing = [p for p in PLACEHOLDERS if p not in template]
+    if missing:
+        raise InputError(path, f"the judge prompt must contain {' and '.join(missing)}")
+    return template
+
+
+def render_judge(template: str, question: str, answer: str, rewrite: str) -> list[dict]:
+    text = template
+    for i, placeholder in enumerate(PLACEHOLDERS):
+        text = text.replace(placeholder, f"\0{i}\0")
+    for i, value in enumerate((question, answer, rewrite)):
+        text = text.replace(f"\0{i}\0", value)
+    return [{"role": "user", "content": text}]
+
+
+def parse_verdict(text: str | None) -> tuple[str, str] | None:
+    """(verdict, reason) from a strict reply, or None."""
+    if not text:
+        return None
+    fenced = _FENCED.match(text)
+    try:
+        data = json.loads(fenced.group(1) if fenced else text.strip())
+    except ValueError:
+        return None
+    if (not isinstance(data, dict) or set(data) != {"verdict", "reason"}
+            or data["verdict"] not in ("faithful", "unfaithful") or not isinstance(data["reason"], str)):
+        return None
+    return data["verdict"], data["reason"].strip()
+
+
+def judge_backend(options):
+    """The judge's client: the rewrite's options with the judge's model and endpoints."""
+    return get_backend("openai", options.model_copy(update={
+        "model": options.judge_model, "base_urls": options.judge_base_urls or options.base_urls,
+        "temperature": 0.0, "max_new_tokens": 256}))
+
+
+def judge(records: list[Record], options, store: CompletionStore, progress: bool = True
+          ) -> tuple[StageResult, dict]:
+    """Judge every record; returns the kept ones and the throughput figures."""
+    backend = judge_backend(options)
+    template = load_judge_prompt(options.judge_prompt)
+    prefix = key_prefix(backend.identity(), template)
+    jobs = [Job(cache_key(prefix, r.question, r.original_answer + "\0" + (r.answer or "")),
+                render_judge(template, r.question, r.original_answer, r.answer or "")) for r in records]
+    owners = [r.id for r in records]
+    verdicts: dict[str, tuple[str, str] | None] = {}
+    throughput: dict = {}
+    pending = list(range(len(records)))
+    for attempt in range(JUDGE_ATTEMPTS):
+        done, throughput = run_cached([jobs[i] for i in pending], [owners[i] for i in pending], backend,
+                                      store, desc=f"judge [{backend.describe()}]", progress=progress)
+        unparsed = []
+        for i in pending:
+            c = done.get(jobs[i].key)
+            verdicts[records[i].id] = parse_verdict(c.text if c is not None and c.error is None else None)
+            if verdicts[records[i].id] is None and c is not None and c.error is None:
+                unparsed.append(i)
+        if not unparsed or attempt == JUDGE_ATTEMPTS - 1:
+            break
+        store.retire([jobs[i].key for i in unparsed])  # kept in the history, asked again
+        pending = unparsed
+    result = StageResult()
+    for rec in records:
+        found = verdicts.get(rec.id)
+        if found is None:
+            result.reject(rec, STAGE, "judge_error", "no verdict the judge's reply could be read as")
+        elif found[0] == "unfaithful":
+            rec.judge = {"verdict": found[0], "reason": found[1]}
+            result.reject(rec, STAGE, "judge_unfaithful", found[1])
+        else:
+            rec.judge = {"verdict": found[0], "reason": found[1]}
+            result.kept.append(rec)
+    return result, throughput

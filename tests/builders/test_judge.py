@@ -1,0 +1,83 @@
+"""The optional LLM judge against the project's fake OpenAI-compatible server (real sockets)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dada_plugin.cli import dada
+from dada_plugin.testing import FakeLLMServer
+from dataset_builders.judge import parse_verdict
+
+ROWS = [{"instruction": f"Why do cats purr? ({name})", "input": "",
+         "output": f"Cats purr when they are content and relaxed ({name})."}
+        for name in ("good", "bad", "garbled", "garbled-once")]
+
+
+@pytest.mark.parametrize("reply, parsed", [
+    ('{"verdict": "faithful", "reason": "Keeps the fact."}', ("faithful", "Keeps the fact.")),
+    ('```json\n{"verdict": "unfaithful", "reason": "Wrong."}\n```', ("unfaithful", "Wrong.")),
+    ('Sure! {"verdict": "faithful", "reason": "ok"}', None),              # text around it
+    ('{"verdict": "yes", "reason": "ok"}', None),                          # unknown verdict
+    ('{"verdict": "faithful"}', None),                                     # no reason
+    ('{"verdict": "faithful", "reason": "ok", "score": 3}', None),         # extra keys
+    ("", None), (None, None),
+])
+def test_verdicts_are_parsed_strictly(reply, parsed):
+    assert parse_verdict(reply) == parsed
+
+
+def test_judge_rejects_unfaithful_retries_garbled_and_never_asks_twice(tmp_path):
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(ROWS))
+    asked: dict[str, int] = {}
+
+    def judge_reply(messages):
+        prompt = messages[-1]["content"]
+        name = prompt.split("(")[1].split(")")[0]
+        asked[name] = asked.get(name, 0) + 1
+        if name == "bad":
+            return '{"verdict": "unfaithful", "reason": "It says cats purr when hungry."}'
+        if name == "garbled" or (name == "garbled-once" and asked[name] == 1):
+            return "I think it is fine!"
+        return '{"verdict": "faithful", "reason": "Same fact, small words."}'
+
+    out = tmp_path / "out"
+    args = ["build", str(src), "-o", str(out), "--no-progress", "--judge-model", "judge"]
+    with FakeLLMServer(reply=judge_reply) as srv:
+        result = CliRunner().invoke(dada, [*args, "--judge-base-url", srv.url])
+        assert result.exit_code == 0, result.output
+        assert asked == {"good": 1, "bad": 1, "garbled": 3, "garbled-once": 2}
+        kept = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
+        assert sorted(r["id"].split("-")[0] for r in kept) == ["0", "3"]
+        assert kept[0]["judge"] == {"verdict": "faithful", "reason": "Same fact, small words."}
+        rejected = {json.loads(line)["reason"]: json.loads(line)
+                    for line in (out / "rejected.jsonl").read_text().splitlines()}
+        assert rejected["judge_unfaithful"]["detail"] == "It says cats purr when hungry."
+        assert rejected["judge_error"]["stage"] == "judge"
+        stats = json.loads((out / "stats.json").read_text())
+        assert list(stats["stages"]) == ["load", "rewrite", "clean", "judge", "filter"]
+        assert stats["stages"]["judge"]["rejected"] == {"judge_unfaithful": 1, "judge_error": 1}
+        # a rerun reads every verdict from the store: the judge is not asked again, except for
+        # the record with no verdict yet (judge_error, like backend_error, is tried again)
+        first = (out / "dada.jsonl").read_text()
+        assert CliRunner().invoke(dada, [*args, "--judge-base-url", srv.url]).exit_code == 0
+        assert asked == {"good": 1, "bad": 1, "garbled": 5, "garbled-once": 2}
+        assert (out / "dada.jsonl").read_text() == first
+
+
+def test_a_judge_prompt_without_its_placeholders_stops_before_any_request(tmp_path):
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(ROWS))
+    prompt = tmp_path / "judge.txt"
+    prompt.write_text("Is {rewrite} right?")
+    with FakeLLMServer() as srv:
+        result = CliRunner().invoke(dada, ["build", str(src), "-o", str(tmp_path / "out"), "--no-progress",
+                                           "--judge-model", "j", "--judge-base-url", srv.url,
+                                           "--judge-prompt", str(prompt)])
+        assert srv.requests == 0
+    assert result.exit_code == 1
+    assert result.output == f"Error: {prompt}: the judge prompt must contain {{question}} and {{answer}}\n"
+    assert not (tmp_path / "out").exists()

@@ -19,9 +19,9 @@ import json
 import re
 from pathlib import Path
 
-from dada_plugin.errors import InputError
 from dataset_builders.records import Record, StageResult
 from dataset_builders.rewrite import Job, get_backend
+from dataset_builders.rewrite.prompt import load_prompt
 from dataset_builders.store import CompletionStore, cache_key, key_prefix, run_cached
 
 STAGE = "judge"
@@ -48,16 +48,7 @@ _FENCED = re.compile(r"^\s*```(?:json)?\s*\n(.*?)\n\s*```\s*$", re.S)
 
 
 def load_judge_prompt(path: str | Path | None) -> str:
-    if path is None:
-        return DEFAULT_JUDGE_PROMPT
-    try:
-        template = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read the judge prompt: {exc}") from None
-    missing = [p for p in PLACEHOLDERS if p not in template]
-    if missing:
-        raise InputError(path, f"the judge prompt must contain {' and '.join(missing)}")
-    return template
+    return load_prompt(path, DEFAULT_JUDGE_PROMPT, PLACEHOLDERS, "judge prompt")
 
 
 def render_judge(template: str, question: str, answer: str, rewrite: str) -> list[dict]:

@@ -26,7 +26,7 @@ def test_demo_end_to_end_and_rerun_skips(tmp_path):
     assert result.output.endswith(f"report: {out / 'report.md'}\n")
 
     report = (out / "report.md").read_text()
-    assert "Kept **84** of 100 records" in report
+    assert "Kept **87** of 100 records" in report  # 5 not simplified enough, 7 over 128 tokens
     losses = [float(x) for x in re.search(r"loss per step: (.*)\.$", report, re.M).group(1).split(", ")]
     assert len(losses) == 3 and all(math.isfinite(x) for x in losses)
     tensors = int(re.search(r"Merged model: (\d+) tensors", report).group(1))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import ValidationInfo, field_validator
 
 
 from dada_plugin.seed import SEED_MERGE_BASE, SEED_T, check_t
@@ -52,18 +52,11 @@ class MergeSettings(Settings):
     force: bool = opt(False, "Replace the output if dada wrote it (a merge folder: only a merge dada "
                              "wrote, unchanged).")
 
-    @field_validator("license")
+    @field_validator("license", "title")
     @classmethod
-    def _license(cls, value):
+    def _card_text(cls, value, info: ValidationInfo):
         if value is not None:
-            check_license(value)
-        return value
-
-    @field_validator("title")
-    @classmethod
-    def _title(cls, value):
-        if value is not None:
-            check_name(value)
+            (check_license if info.field_name == "license" else check_name)(value)
         return value
 
     @field_validator("t", "t_self_attn", "t_mlp", mode="before")

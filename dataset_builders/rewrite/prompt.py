@@ -21,18 +21,22 @@ Answer:
 PLACEHOLDERS = ("{question}", "{answer}")
 
 
-def load_template(path: str | Path | None) -> str:
+def load_prompt(path: str | Path | None, default: str, placeholders: tuple[str, ...], what: str) -> str:
+    """A prompt template from ``path`` (``default`` when None) holding every placeholder."""
     if path is None:
-        return DEFAULT_PROMPT
-    path = Path(path)
+        return default
     try:
-        template = path.read_text(encoding="utf-8")
+        template = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(path, f"cannot read the style prompt: {exc}") from None
-    missing = [p for p in PLACEHOLDERS if p not in template]
+        raise InputError(path, f"cannot read the {what}: {exc}") from None
+    missing = [p for p in placeholders if p not in template]
     if missing:
-        raise InputError(path, f"the style prompt must contain {' and '.join(missing)}")
+        raise InputError(path, f"the {what} must contain {' and '.join(missing)}")
     return template
+
+
+def load_template(path: str | Path | None) -> str:
+    return load_prompt(path, DEFAULT_PROMPT, PLACEHOLDERS, "style prompt")
 
 
 def render(template: str, question: str, answer: str) -> list[dict]:

@@ -99,6 +99,7 @@ def resolve_paths(recipe: Recipe, root: Path) -> Recipe:
     recipe.workdir = _path(recipe.workdir, root)
     d, t, m, e = recipe.data, recipe.train, recipe.merge, recipe.eval
     d.input, d.style_prompt = _path(d.input, root), _path(d.style_prompt, root)
+    d.judge_prompt = _path(d.judge_prompt, root)
     d.tokenizer = _model(d.tokenizer, root)
     t.base_config, e.prompts = _path(t.base_config, root), _path(e.prompts, root)
     recipe.base_model = _model(recipe.base_model, root)
@@ -206,7 +207,7 @@ class Chain:
         training = {"train": self.train_settings.model_dump(), "merge": self.merge_settings.model_dump()}
         steps = [
             Step("build", cmd["build"], self.build, r.data.model_dump(),
-                 reads=(r.data.input, r.data.style_prompt, r.data.tokenizer)),
+                 reads=(r.data.input, r.data.style_prompt, r.data.judge_prompt, r.data.tokenizer)),
             Step("axolotl-config", cmd["axolotl-config"], self.axolotl_config, training,
                  reads=(r.train.base_config, r.base_model)),
             Step("train", cmd["train"], self.train, training, reads=(r.base_model,)),

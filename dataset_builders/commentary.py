@@ -23,22 +23,29 @@ KINDS = ("praise", "opener", "note", "self_description", "separator_meta", "sign
 WRITING_TASK = re.compile(r"\b(?:note|letter|e-?mail|message|card|memo|postcard|sign[- ]?off|"
                           r"closing|greeting|invitation|speech|toast|reply|text to)\b", re.I)
 ABOUT_REWRITE = re.compile(
-    r"\b(?:this (?:answer|explanation|version|response|rewrite)|i (?:kept|used|made|tried|rewrote|"
-    r"simplified|wrote|changed|added|removed)|toddler|simple (?:words|language|terms)|as requested|"
-    r"rewritten|original answer|kid-friendly|child-friendly|easy words)\b", re.I)
+    r"\b(?:this (?:answer|explanation|version|response|rewrite|reply)|i(?:'ve| have)? (?:kept|used|made|"
+    r"tried|rewrote|simplified|wrote|changed|added|removed|rephrased)|as (?:you )?requested|rewritten|"
+    r"the original answer|toddler[- ](?:like|style|friendly|speak|language|words|talk)|for a toddler)\b", re.I)
 _PRAISE = re.compile(r"^\s*(?:(?:what|that's|that is|such) an? )?(?:(?:really|very|super) )?"
                      r"(?:great|good|excellent|wonderful|fantastic|fun|interesting|awesome|nice|cool|"
                      r"lovely) question(?: indeed)?[!.]+\s*", re.I)
 _OPENER = re.compile(r"^\s*(?:sure thing|sure|okay|ok|of course|certainly|absolutely|alright|"
-                     r"happy to help|i'd love to|glad you asked|yay|ooh|oh boy)[!.,]+\s*", re.I)
+                     r"happy to help|i'd love to|glad you asked|yay|ooh|oh boy)[!.]+\s*", re.I)
 _NOTE = re.compile(r"^\s*(?:\(|\*\*|\*|_)?\s*(?:please )?note\b\s*[:\-—]", re.I)
 _SEPARATOR = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$", re.M)
+# whole closing sentences only: "Enjoy the cake with friends!" or "Have a drink every hour!" is
+# advice, "Enjoy!" or "Have fun!" a sign-off
 _SIGN_OFF = re.compile(r"^(?:i )?hope (?:this|that|it|these) (?:helps?|makes sense|was helpful)\b|"
-                       r"^happy (?:learning|reading|exploring|coding|cooking)\b|^have (?:a|fun)\b.*!$|"
-                       r"^(?:good luck|cheers|enjoy)\b[^.?!]{0,40}[.!]*$", re.I)
-_OFFER = re.compile(r"^(?:let me know\b|feel free to\b|if you (?:have|want|need|'d like|would like)\b|"
-                    r"would you like\b|do you want (?:me|more)\b|want (?:me to|more)\b|"
-                    r"i(?:'m| am) (?:here|happy) to help\b|just ask\b|ask me\b)", re.I)
+                       r"^happy (?:learning|reading|exploring|coding|cooking|baking|writing)[.!]*$|"
+                       r"^have (?:fun|a (?:great|good|nice|wonderful) (?:day|time))[.!]*$|"
+                       r"^(?:good luck|cheers|enjoy)[.!]*$", re.I)
+# offers of more help, not advice that starts the same way ("If you have a fever, see a doctor",
+# "Just ask a grown-up")
+_OFFER = re.compile(r"^(?:let me know\b|feel free to (?:ask|reach out|let me know|contact)\b|"
+                    r"if you (?:have|want|need|'d like|would like) (?:any )?(?:more|other|further)?\s*"
+                    r"(?:questions|help|tips|info|information|details|examples|ideas)\b|"
+                    r"would you like (?:me to|more|to (?:know|learn|hear))\b|do you want (?:me to|more)\b|"
+                    r"want me to\b|i(?:'m| am) (?:here|happy) to help\b|just ask(?: me)?[.!]*$|ask me\b)", re.I)
 _SENTENCE = re.compile(r"[^.!?\n]*(?:[.!?]+[\"')\]]*|$)")
 _VERSIONS = re.compile(r"^\s*(?:\*\*|#+\s*)?(?:version|option|rewrite|variant|alternative|answer|take)"
                        r"\s*(?:#\s*)?(\d+|one|two|three|a|b|c)\b\s*(?:\*\*)?\s*[:.)\-]", re.I | re.M)
@@ -66,11 +73,26 @@ def multiple_answers(text: str, original: str) -> bool:
     return len(labels) >= 2 and len({m.group(1).lower() for m in _VERSIONS.finditer(original)}) < 2
 
 
-def _tail_kind(piece: str) -> str | None:
-    """The kind of commentary a closing paragraph or sentence is, or None."""
+def _restates(note: str, original: str, rest: str) -> bool:
+    """A note that says the original answer again in adult prose: most of its words are the
+    original's, and it reads at least two grades harder than the answer it follows."""
+    from dataset_builders.style import profile
+
+    words = set(_plain(note).split()) - _SHORT_WORDS
+    if not words or len(words & set(_plain(original).split())) < 0.6 * len(words):
+        return False
+    return profile(note).grade >= profile(rest).grade + 2
+
+
+_SHORT_WORDS = frozenset("a an the is are was were of to in on and or it this that note".split())
+
+
+def _tail_kind(piece: str, original: str = "", rest: str = "") -> str | None:
+    """The kind of commentary a closing paragraph or sentence is, or None. A note is commentary
+    when it is about the rewrite or restates the original; a safety note stays."""
     stripped = piece.strip().strip("*_").strip()
     if _NOTE.match(piece):
-        return "note"
+        return "note" if ABOUT_REWRITE.search(piece) or _restates(piece, original, rest) else None
     if stripped.startswith("(") and stripped.endswith(")") and ABOUT_REWRITE.search(stripped):
         return "self_description"
     if _SIGN_OFF.search(stripped):
@@ -107,7 +129,8 @@ def strip_commentary(text: str, question: str, original: str) -> tuple[str, list
     if sep:
         after = text[sep[-1].end():]
         before = text[:sep[-1].start()]
-        if (ABOUT_REWRITE.search(after) or _tail_kind(after)) and any(c.isalnum() for c in before) \
+        if (ABOUT_REWRITE.search(after) or _tail_kind(after.strip(), original, before)) \
+                and len(after.split()) <= 100 and any(c.isalnum() for c in before) \
                 and allowed("separator_meta", after):
             cuts.append(("separator_meta", text[sep[-1].start():].strip()))
             text = before
@@ -116,7 +139,7 @@ def strip_commentary(text: str, question: str, original: str) -> tuple[str, list
         changed = False
         paragraphs = re.split(r"\n\s*\n", text.strip())
         last = paragraphs[-1]
-        kind = _tail_kind(last)
+        kind = _tail_kind(last, original, "\n\n".join(paragraphs[:-1]))
         if kind and len(paragraphs) > 1 and allowed(kind, last):
             cuts.append((kind, last.strip()))
             text = "\n\n".join(paragraphs[:-1])
@@ -124,7 +147,7 @@ def strip_commentary(text: str, question: str, original: str) -> tuple[str, list
             continue
         sentences = _sentences(last)
         if len(sentences) > 1 or len(paragraphs) > 1:
-            kind = _tail_kind(sentences[-1]) if sentences else None
+            kind = _tail_kind(sentences[-1], original, last[:last.rfind(sentences[-1])]) if sentences else None
             if kind and allowed(kind, sentences[-1]):
                 cut = last.rstrip()
                 idx = cut.rfind(sentences[-1])

@@ -32,9 +32,9 @@ _TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "sev
 WORDS = {**{w: i for i, w in enumerate(_SMALL)}, **_TENS, "hundred": 100, "thousand": 1000,
          "million": 1_000_000, "billion": 1_000_000_000, "dozen": 12, "half": 0.5}
 _WORD_RE = re.compile(r"\b(" + "|".join(sorted(WORDS, key=len, reverse=True)) + r")(?:-(" +
-                      "|".join(_SMALL[1:10]) + r"))?\b", re.I)
+                      "|".join(_SMALL[1:10]) + r"))?\b", re.I | re.A)
 _STEM = re.compile("zero|one|two|thr|four|five|six|seven|eight|nine|ten|eleven|twel|fif|twen|thirt|fort|"
-                   "hundred|thousand|million|billion|dozen|half", re.I)
+                   "hundred|thousand|million|billion|dozen|half", re.I | re.A)
 _NUMBER = re.compile(r"(?<![\w.])-?\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])-?\d+(?:\.\d+)?")
 _FENCE = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 _INLINE = re.compile(r"`([^`\n]+)`")
@@ -42,7 +42,7 @@ _URL = re.compile(r"https?://[^\s<>\"')\]]+")
 _QUOTED = re.compile(r"\"([^\"\n]{2,80})\"|“([^”\n]{2,80})”")
 _COUNT = re.compile(r"\b(?:name|list|give|provide|suggest|write|generate|identify|mention|describe|"
                     r"state|come up with|think of|create|find)\b(?:\s+(?:me|us))?\s+(?:a\s+list\s+of\s+)?"
-                    r"(?:at\s+least\s+)?(\d{1,2}|" + "|".join(_SMALL[2:13]) + r")\b", re.I)
+                    r"(?:at\s+least\s+)?(\d{1,2}|" + "|".join(_SMALL[2:13]) + r")\b", re.I | re.A)
 _ITEM_LINE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 
 

@@ -10,7 +10,9 @@ original) and ``{rewrite}``, and ask for one JSON object: ``{"verdict": "faithfu
 ```json block at most around it): an unparseable reply is set aside in the store's history and
 asked again, up to ``JUDGE_ATTEMPTS`` times, then the record is rejected as ``judge_error``. An
 ``unfaithful`` verdict is rejected as ``judge_unfaithful`` with its reason; every verdict is
-kept with its record (``judge`` in dada.jsonl, the detail in rejected.jsonl).
+kept with its record (``judge`` in dada.jsonl, the detail in rejected.jsonl). A request that
+fails at the client (after its retries) is a ``backend_error`` of the judge stage, counted with
+the rewrite's against ``--max-failed-share``.
 """
 
 from __future__ import annotations
@@ -76,9 +78,10 @@ def parse_verdict(text: str | None) -> tuple[str, str] | None:
 
 
 def judge_backend(options):
-    """The judge's client: the rewrite's options with the judge's model and endpoints."""
+    """The judge's client: the rewrite's options with the judge's model, endpoints and key."""
     return get_backend("openai", options.model_copy(update={
         "model": options.judge_model, "base_urls": options.judge_base_urls or options.base_urls,
+        "api_key_env": options.judge_api_key_env or options.api_key_env,
         "temperature": 0.0, "max_new_tokens": 256}))
 
 
@@ -92,16 +95,23 @@ def judge(records: list[Record], options, store: CompletionStore, progress: bool
                 render_judge(template, r.question, r.original_answer, r.answer or "")) for r in records]
     owners = [r.id for r in records]
     verdicts: dict[str, tuple[str, str] | None] = {}
+    failed: dict[str, str] = {}  # record id -> the client's last error (no reply at all)
     throughput: dict = {}
     pending = list(range(len(records)))
     for attempt in range(JUDGE_ATTEMPTS):
-        done, throughput = run_cached([jobs[i] for i in pending], [owners[i] for i in pending], backend,
-                                      store, desc=f"judge [{backend.describe()}]", progress=progress)
+        done, figures = run_cached([jobs[i] for i in pending], [owners[i] for i in pending], backend,
+                                   store, desc=f"judge [{backend.describe()}]", progress=progress)
+        throughput = figures if not throughput else {  # every paid request counted, not the last round's
+            **throughput, "requested": throughput.get("requested", 0) + figures.get("requested", 0)}
         unparsed = []
         for i in pending:
             c = done.get(jobs[i].key)
-            verdicts[records[i].id] = parse_verdict(c.text if c is not None and c.error is None else None)
-            if verdicts[records[i].id] is None and c is not None and c.error is None:
+            if c is None or c.error is not None:
+                failed[records[i].id] = c.error if c is not None else "no answer"
+                continue
+            failed.pop(records[i].id, None)
+            verdicts[records[i].id] = parse_verdict(c.text)
+            if verdicts[records[i].id] is None:
                 unparsed.append(i)
         if not unparsed or attempt == JUDGE_ATTEMPTS - 1:
             break
@@ -110,7 +120,9 @@ def judge(records: list[Record], options, store: CompletionStore, progress: bool
     result = StageResult()
     for rec in records:
         found = verdicts.get(rec.id)
-        if found is None:
+        if rec.id in failed:  # counted with the rewrite's failures against --max-failed-share
+            result.reject(rec, STAGE, "backend_error", failed[rec.id])
+        elif found is None:
             result.reject(rec, STAGE, "judge_error", "no verdict the judge's reply could be read as")
         elif found[0] == "unfaithful":
             rec.judge = {"verdict": found[0], "reason": found[1]}

@@ -129,8 +129,9 @@ def _read_saved(path: Path) -> list:
 
     try:
         data = datasets.load_from_disk(str(path))
-    except (FileNotFoundError, ValueError, OSError) as exc:
-        raise InputError(path, f"not a dataset folder that datasets can load ({exc})") from None
+    except Exception as exc:  # noqa: BLE001 - damaged metadata raises KeyError, TypeError, ...
+        raise InputError(path, f"not a dataset folder that datasets can load "
+                               f"({type(exc).__name__}: {exc})") from None
     if isinstance(data, datasets.DatasetDict):
         splits = list(data)
         if "train" not in data and len(splits) != 1:
@@ -181,6 +182,9 @@ def _chat_pair(path, index: int, key: str, turns) -> tuple[dict | None, str]:
         if not isinstance(turn, dict) or role_key not in turn or text_key not in turn:
             raise InputError(path, f"a turn of {key!r} must be an object with {role_key!r} and "
                                    f"{text_key!r}", record=index)
+        if not isinstance(turn[role_key], str):
+            raise InputError(path, f"the {role_key!r} of a turn of {key!r} must be a string, not "
+                                   f"{type(turn[role_key]).__name__}", record=index)
         roles.append(ROLES.get(turn[role_key], turn[role_key]))
     if roles[:1] == ["system"]:
         return None, "system_prompt"

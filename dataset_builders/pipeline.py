@@ -257,12 +257,14 @@ def check_result(stats: dict, rejected: list[Rejection], max_failed_share: float
     """ResultError when the build kept nothing or too many records failed at the backend. Then
     nothing is written (the outputs of an earlier run stay as they were); every rewrite that
     came back is in the store, so a rerun asks only for the rest."""
-    failed = stats["stages"]["rewrite"]["rejected"].get("backend_error", 0)
-    asked = stats["stages"]["rewrite"]["in"]
+    failed = sum(stats["stages"][name]["rejected"].get("backend_error", 0) for name in ("rewrite", "judge")
+                 if name in stats["stages"])
+    asked = sum(stats["stages"][name]["in"] for name in ("rewrite", "judge") if name in stats["stages"])
     after = "nothing written (earlier outputs are kept); rerun to ask only for what is missing"
     if asked and failed / asked > max_failed_share:
         last = next((r.detail for r in reversed(rejected) if r.reason == "backend_error"), "")
-        raise ResultError(f"{failed} of {asked} rewrites failed at the backend (more than "
+        what = "rewrites and verdicts" if "judge" in stats["stages"] else "rewrites"
+        raise ResultError(f"{failed} of {asked} {what} failed at the backend (more than "
                           f"{max_failed_share:.0%}; last error: {last}); {after}")
     if stats["kept"] == 0:
         reasons = Counter(r.reason for r in rejected).most_common()

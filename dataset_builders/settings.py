@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import ValidationInfo, field_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 
 from dada_plugin.settings import opt
 from dataset_builders import card
@@ -63,6 +63,8 @@ class BuildSettings(BackendOptions):
                                         "(judge_unfaithful).")
     judge_base_urls: list[str] = opt([], "Endpoint of the judge (repeatable) [default: the --base-url "
                                          "endpoints].", flag="--judge-base-url", metavar="URL")
+    judge_api_key_env: str | None = opt(None, "Environment variable holding the judge's API key "
+                                              "[default: --api-key-env's].")
     judge_prompt: str | None = opt(None, "File with the judge prompt; must contain {question}, {answer} "
                                          "and {rewrite} and ask for a JSON verdict.")
     review: int = opt(20, "Random kept pairs (original and rewrite) in review.md, with the first rejects "
@@ -78,6 +80,19 @@ class BuildSettings(BackendOptions):
     @property
     def fields(self) -> Fields:
         return Fields(self.instruction_field, self.input_field or None, self.output_field)
+
+    @model_validator(mode="after")
+    def _judge(self):
+        if self.judge_model and self.backend == "none":
+            raise ValueError("judge_model: the judge checks rewrites, and --backend none rewrites nothing")
+        if self.judge_model and not (self.judge_base_urls or self.base_urls):
+            raise ValueError("judge_base_urls: the judge needs an endpoint: --judge-base-url (or --base-url)")
+        return self
+
+    @field_validator("judge_api_key_env")
+    @classmethod
+    def _judge_key(cls, name):
+        return None if name is None else cls._env_name(name)
 
     @field_validator("judge_base_urls")
     @classmethod

@@ -94,10 +94,13 @@ def style_problem(question: str, original: str, rewrite: str, *, min_grade_drop:
                   max_slop_rate: float) -> tuple[str, str] | None:
     """(reason, detail) when the rewrite is not simpler or is sloppy, else None."""
     before, after = measure(original), measure(rewrite)
+    if not after.words:  # prose turned into a list (or code): judged on the whole text
+        after = profile(rewrite)
     if before.words >= MIN_PROSE_WORDS and after.grade > before.grade - min_grade_drop:
         return "not_simplified", f"grade {before.grade:.1f} -> {after.grade:.1f}"
     hits = slop_hits(rewrite, frozenset(tokens(question)))
-    if after.words and len(hits) * 100 / after.words > max_slop_rate:
+    words = len(_WORD.findall(rewrite))  # slop counts over every word, lists and all
+    if words and len(hits) * 100 / words > max_slop_rate:
         return "sloppy", ", ".join(dict.fromkeys(hits))
     return None
 

@@ -13,6 +13,7 @@ from dataset_builders.commentary import multiple_answers, strip_commentary
 
 Q = "Why is the sky blue?"
 ANSWER = "Air bounce blue light! Sky look blue."
+ORIGINAL = "The sky appears blue because of Rayleigh scattering of short wavelengths of sunlight."
 
 
 @pytest.mark.parametrize("reply, kinds", [
@@ -29,7 +30,7 @@ ANSWER = "Air bounce blue light! Sky look blue."
     (f"Great question! {ANSWER}\n\nHappy learning!", ["praise", "sign_off"]),
 ])
 def test_commentary_is_cut_from_either_end(reply, kinds):
-    text, cuts = strip_commentary(reply, Q, "The sky scatters blue light.")
+    text, cuts = strip_commentary(reply, Q, ORIGINAL)
     assert text == ANSWER
     assert [kind for kind, _ in cuts] == kinds
 
@@ -112,6 +113,26 @@ def test_a_long_note_paragraph_is_still_found():
     note = "Note: " + "The original answer explained this in adult words at length. " * 12
     text, cuts = strip_commentary(f"{ANSWER}\n\n{note}", Q, "...")
     assert text == ANSWER and [kind for kind, _ in cuts] == ["note"]
-    remark = "This version uses short words. " * 20
+    remark = "This version uses short words. " * 15  # 90 words, past the quick look
     text, cuts = strip_commentary(f"{ANSWER}\n\n---\n{remark}", Q, "...")
     assert text == ANSWER and [kind for kind, _ in cuts] == ["separator_meta"]
+
+
+@pytest.mark.parametrize("reply", [
+    # advice that opens like an offer or a sign-off, and notes that are content
+    f"{ANSWER} If you have a big fever for three days, go see a doctor.",
+    f"{ANSWER} Just ask a grown-up to help you with the knife.",
+    f"{ANSWER}\n\nNote: never mix bleach and ammonia.",
+    f"{ANSWER} Have a drink every 20 minutes!",
+    f"{ANSWER} Enjoy the cake with friends!",
+    f"{ANSWER} If you want more money back, ask for a manager.",
+    f"{ANSWER} (Toddlers need lots of naps.)",
+    "Okay, so the sky is blue because air bounces blue light.",
+])
+def test_advice_and_content_that_look_like_commentary_stay(reply):
+    assert strip_commentary(reply, Q, ORIGINAL) == (reply, [])
+
+
+def test_a_separator_before_the_answer_itself_stays():
+    reply = "---\n\nIn simple words: plants use sun to make food."
+    assert strip_commentary(reply, "What is photosynthesis?", "...") == (reply.strip(), [])

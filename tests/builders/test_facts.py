@@ -71,3 +71,11 @@ def test_what_went_missing_is_listed():
     assert lost_facts("What is 7 times 8?", "7 times 8 is 56.", "It is fifty-six!") == []
     assert lost_facts("What is 7 times 8?", "7 times 8 is 56.", "It is big!") == ["number 56"]
     assert lost_facts("What is 7 times 8?", "7 times 8 is 56.", "It is big!", "off") == []
+
+
+def test_letters_that_fold_to_ascii_are_no_number_words():
+    """"ſix" (long s) or "fİve" would match a case-insensitive Unicode regex without being a key
+    of the number words: ASCII matching keeps them out (no crash, no number)."""
+    assert numbers("An insect has ſix legs and FİVE eyes, a thouſand times.") == set()
+    assert asked_count("Name ſix animals") is None
+    assert lost_facts("How many legs?", "An insect has ſix legs.", "Six legs!") == []

@@ -81,3 +81,39 @@ def test_a_judge_prompt_without_its_placeholders_stops_before_any_request(tmp_pa
     assert result.exit_code == 1
     assert result.output == f"Error: {prompt}: the judge prompt must contain {{question}} and {{answer}}\n"
     assert not (tmp_path / "out").exists()
+
+
+def test_judge_outages_count_against_the_failed_share_and_every_request_is_counted(tmp_path):
+    """A judge that drops half its connections: those records are backend_error of the judge
+    stage, so more than --max-failed-share of failures writes nothing (exit 1); a garbled reply
+    asked three times counts three requests."""
+    rows = [{"instruction": f"Why do cats purr? ({i})", "input": "",
+             "output": f"Cats purr when they are content and relaxed ({i})."} for i in range(6)]
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(rows))
+    out = tmp_path / "out"
+    args = ["build", str(src), "-o", str(out), "--no-progress", "--judge-model", "j", "--max-retries", "0"]
+    with FakeLLMServer(faults=[None] + ["500", None] * 3) as srv:  # the first: the pre-flight GET
+        result = CliRunner().invoke(dada, [*args, "--judge-base-url", srv.url])
+    assert result.exit_code == 1
+    assert "3 of 12 rewrites and verdicts failed at the backend" in result.output and not out.joinpath("dada.jsonl").exists()
+
+    def garbled(messages):
+        return "fine" if "(0)" in messages[-1]["content"] else '{"verdict": "faithful", "reason": "ok"}'
+
+    with FakeLLMServer(reply=garbled) as srv:
+        result = CliRunner().invoke(dada, [*args, "--judge-base-url", srv.url])
+        assert result.exit_code == 0, result.output
+        stats = json.loads((out / "stats.json").read_text())
+        assert stats["rewrite"]["judge"]["requested"] == 6 + 2 == srv.answered
+
+
+def test_judge_settings_are_checked_before_any_work(tmp_path):
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(ROWS))
+    result = CliRunner().invoke(dada, ["build", str(src), "-o", str(tmp_path / "o"), "--judge-model", "j"])
+    assert result.exit_code == 1 and "--judge-base-url (or --base-url)" in result.output
+    result = CliRunner().invoke(dada, ["build", str(src), "-o", str(tmp_path / "o"), "--judge-model", "j",
+                                       "--backend", "none", "--judge-base-url", "http://127.0.0.1:9/v1"])
+    assert result.exit_code == 1 and "--backend none rewrites nothing" in result.output
+    assert not (tmp_path / "o").exists()

@@ -192,3 +192,20 @@ def test_messages_and_sharegpt_rows(tmp_path):
     with pytest.raises(InputError, match=r"record 0: a turn of 'messages' must be an object with 'role' "
                                          r"and 'content'"):
         load(p)
+
+
+def test_chat_rows_with_a_role_that_is_no_string(tmp_path):
+    p = tmp_path / "chat.jsonl"
+    p.write_text(json.dumps({"messages": [{"role": ["user"], "content": "hi"}, {"role": "assistant", "content": "yo"}]}))
+    with pytest.raises(InputError, match=r"chat.jsonl, record 0: the 'role' of a turn of 'messages' must be a "
+                                         r"string, not list"):
+        load(p)
+
+
+def test_damaged_saved_dataset_metadata_is_one_error(tmp_path):
+    import datasets
+
+    datasets.Dataset.from_list([{"instruction": "a", "input": "", "output": "b"}]).save_to_disk(str(tmp_path / "d"))
+    (tmp_path / "d" / "state.json").write_text("{}")
+    with pytest.raises(InputError, match=r"d: not a dataset folder that datasets can load \(KeyError"):
+        load(tmp_path / "d")

@@ -82,3 +82,10 @@ def test_build_reports_the_shift_and_draws_the_histogram(alpaca_path, tmp_path):
     assert CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(none), "--backend", "none",
                                      "--no-progress"]).exit_code == 0
     assert json.loads((none / "stats.json").read_text())["stages"]["clean"]["rejected"] == {}
+
+
+def test_a_rewrite_turned_into_a_list_is_still_judged():
+    listed = "- It delves into the rich tapestry of sunlight\n- A testament to chlorophyll-containing organisms"
+    assert check(ORIGINAL, listed) == ("sloppy", "delves, tapestry, testament to")
+    hard = "- Photosynthesis: biochemical electromagnetic conversion\n- Chlorophyll-containing organisms"
+    assert check(ORIGINAL, hard)[0] == "not_simplified"

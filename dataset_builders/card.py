@@ -20,6 +20,11 @@ def check_name(value: str) -> None:
         raise ValueError(f"{value!r}: one line of text, please")
 
 
+def check_card_text(field: str, value: str) -> None:
+    """The check of a card field given on the command line: a licence id, or one line of text."""
+    (check_license if field.endswith("license") else check_name)(value)
+
+
 def size_category(n: int) -> str:
     for limit, label in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
                          (1_000_000, "100K<n<1M")):

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import re
 
+from dataset_builders.style import profile
+
 KINDS = ("praise", "opener", "note", "self_description", "separator_meta", "sign_off", "offer")
 WRITING_TASK = re.compile(r"\b(?:note|letter|e-?mail|message|card|memo|postcard|sign[- ]?off|"
                           r"closing|greeting|invitation|speech|toast|reply|text to)\b", re.I)
@@ -76,8 +78,6 @@ def multiple_answers(text: str, original: str) -> bool:
 def _restates(note: str, original: str, rest: str) -> bool:
     """A note that says the original answer again in adult prose: most of its words are the
     original's, and it reads at least two grades harder than the answer it follows."""
-    from dataset_builders.style import profile
-
     words = set(_plain(note).split()) - _SHORT_WORDS
     if not words or len(words & set(_plain(original).split())) < 0.6 * len(words):
         return False

@@ -101,8 +101,8 @@ def judge(records: list[Record], options, store: CompletionStore, progress: bool
     for attempt in range(JUDGE_ATTEMPTS):
         done, figures = run_cached([jobs[i] for i in pending], [owners[i] for i in pending], backend,
                                    store, desc=f"judge [{backend.describe()}]", progress=progress)
-        throughput = figures if not throughput else {  # every paid request counted, not the last round's
-            **throughput, "requested": throughput.get("requested", 0) + figures.get("requested", 0)}
+        # the first round's figures, with every round's paid requests
+        throughput = {**figures, **throughput, "requested": throughput.get("requested", 0) + figures["requested"]}
         unparsed = []
         for i in pending:
             c = done.get(jobs[i].key)

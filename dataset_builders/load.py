@@ -140,6 +140,11 @@ def _read_saved(path: Path) -> list:
     return data.to_list()
 
 
+def _magic(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(4)
+
+
 def read_raw(path: str | Path) -> list:
     """The rows of the input, as read (JSON list, JSONL, Parquet or a saved dataset folder)."""
     path = Path(path)
@@ -150,7 +155,7 @@ def read_raw(path: str | Path) -> list:
         rows = _read_saved(path)
     elif not path.is_file():
         raise InputError(path, "no such file")
-    elif path.suffix == ".parquet" or path.read_bytes()[:4] == b"PAR1":
+    elif path.suffix == ".parquet" or _magic(path) == b"PAR1":
         rows = _read_parquet(path)
     else:
         rows = _read_json(path)

@@ -162,7 +162,8 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     outdir = Path(outdir)
     folder = outputs.OwnedFolder(outdir, "dada build", OUTPUTS, dirs=("cache",), force=options.force)
     outputs.refuse_inputs([outdir / n for n in (*OUTPUTS, outputs.MARKER)] + [outdir / "cache" / STORE_NAME],
-                          {"input": input_path, "style prompt": options.style_prompt})
+                          {"input": input_path, "style prompt": options.style_prompt,
+                           "judge prompt": options.judge_prompt})
     folder.check()
     template = load_template(options.style_prompt)
     backend = get_backend(options.backend, options)
@@ -175,7 +176,8 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     rejected = list(loaded.rejected)
     checks = options.model_dump(include={"fact_check", "style_check", "min_grade_drop", "max_slop_rate"})
 
-    judging = bool(options.judge_model) and options.backend != "none"
+    rewrites = options.backend != "none"  # the checks and the judge judge rewrites
+    judging = bool(options.judge_model) and rewrites
     if judging:
         load_judge_prompt(options.judge_prompt)  # a bad prompt file stops the run before any request
     stored = backend.cacheable or judging
@@ -186,8 +188,12 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         rewritten, throughput = rewrite(records, backend, template, store if backend.cacheable else None,
                                         options.progress, options.retry_rejected, checks)
         stages["rewrite"] = _stage_stats(len(records), rewritten)
-        cleaned = clean(rewritten.kept, rewritten=options.backend != "none", **checks)
-        stages["clean"] = {}  # filled below, in stage order
+        cleaned = clean(rewritten.kept, rewritten=rewrites, **checks)
+        answers = {r.id: r.answer for r in cleaned.kept}
+        stages["clean"] = {**_stage_stats(len(rewritten.kept), cleaned),
+                           "cuts": dict(Counter(kind for _, kind, _ in cleaned.cuts)),
+                           "cut_examples": [{"id": i, "kind": kind, "cut": text, "answer": answers[i]}
+                                            for i, kind, text in cleaned.cuts[:CUT_EXAMPLES]]}
         judged = cleaned
         if judging:
             judged, throughput["judge"] = judge(cleaned.kept, options, store, options.progress)
@@ -195,11 +201,6 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     finally:
         if store is not None:
             store.close()
-    answers = {r.id: r.answer for r in cleaned.kept}
-    stages["clean"].update({**_stage_stats(len(rewritten.kept), cleaned),
-                       "cuts": dict(Counter(kind for _, kind, _ in cleaned.cuts)),
-                       "cut_examples": [{"id": i, "kind": kind, "cut": text, "answer": answers[i]}
-                                        for i, kind, text in cleaned.cuts[:CUT_EXAMPLES]]})
     compile_records(judged.kept, tokenizer)
     filtered = filter_length(judged.kept, options.max_tokens)
     stages["filter"] = _stage_stats(len(judged.kept), filtered)
@@ -208,8 +209,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     rejected.sort(key=lambda r: int(r.id.split("-", 1)[0]))
 
     kept = filtered.kept
-    rewritten_any = options.backend != "none"
-    style = dataset_shift([(r.original_answer, r.answer) for r in kept]) if rewritten_any else {}
+    style = dataset_shift([(r.original_answer, r.answer) for r in kept]) if rewrites else {}
     grades = style.pop("grades", None)
     stats = {
         "input": str(input_path), "records_read": n_read, "kept": len(kept),

@@ -130,5 +130,5 @@ class BuildSettings(BackendOptions):
     @field_validator("source_license", "source_name")
     @classmethod
     def _card_text(cls, value: str, info: ValidationInfo) -> str:
-        {"source_license": card.check_license, "source_name": card.check_name}[info.field_name](value)
+        card.check_card_text(info.field_name, value)
         return value

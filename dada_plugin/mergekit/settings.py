@@ -11,7 +11,7 @@ from pydantic import ValidationInfo, field_validator
 
 from dada_plugin.seed import SEED_MERGE_BASE, SEED_T, check_t
 from dada_plugin.settings import Settings, opt
-from dataset_builders.card import check_license, check_name
+from dataset_builders.card import check_card_text
 
 DTYPES = ("bfloat16", "float16", "float32")
 # the fields of `dada merge` (running mergekit); the others write the mergekit YAML
@@ -56,7 +56,7 @@ class MergeSettings(Settings):
     @classmethod
     def _card_text(cls, value, info: ValidationInfo):
         if value is not None:
-            (check_license if info.field_name == "license" else check_name)(value)
+            check_card_text(info.field_name, value)
         return value
 
     @field_validator("t", "t_self_attn", "t_mlp", mode="before")

@@ -3,19 +3,23 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= train,merge,eval,hf,gguf,llama,test
 DEMO_OUT ?= demo-out
+LLAMA_VERSION := 0.3.36
 
 .PHONY: venv demo test bench clean
 
-$(VENV)/.installed: setup.cfg pyproject.toml
+$(VENV)/.installed: setup.cfg pyproject.toml scripts/llama_wheel.sh
 	test -x $(PY) || $$(scripts/python312.sh) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "torch==2.13.0"
-	CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) $(PY) -m pip install -q -e ".[$(EXTRAS)]"
-	# llama.cpp's own converter (in the llama-cpp-python source distribution), for the test that
-	# compares dada gguf's output with it
-	$(PY) -m pip download -q --no-binary :all: --no-deps -d $(VENV)/llama-cpp-src "llama-cpp-python==0.3.36"
-	tar xzf $(VENV)/llama-cpp-src/llama_cpp_python-0.3.36.tar.gz -C $(VENV)/llama-cpp-src --wildcards \
+	# llama-cpp-python's source distribution: built below without native CPU tuning (a wheel that
+	# runs on any x86-64 CPU with AVX2), and llama.cpp's own converter, for the test that compares
+	# dada gguf's output with it
+	$(PY) -m pip download -q --no-binary :all: --no-deps -d $(VENV)/llama-cpp-src "llama-cpp-python==$(LLAMA_VERSION)"
+	tar xzf $(VENV)/llama-cpp-src/llama_cpp_python-$(LLAMA_VERSION).tar.gz -C $(VENV)/llama-cpp-src --wildcards \
 	  '*/vendor/llama.cpp/convert_hf_to_gguf.py' '*/vendor/llama.cpp/conversion/*' '*/vendor/llama.cpp/gguf-py/*'
+	wheel=$$(scripts/llama_wheel.sh $(PY) $(LLAMA_VERSION) $(VENV)/llama-cpp-src/llama_cpp_python-$(LLAMA_VERSION).tar.gz) && \
+	  $(PY) -m pip install -q --force-reinstall --no-deps "$$wheel" && $(PY) -m pip install -q "$$wheel[server]"
+	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
 	touch $@
 
 venv: $(VENV)/.installed

@@ -91,11 +91,19 @@ def _terminated(signum, frame):
     raise SystemExit(128 + signum)  # SIGTERM unwinds like Ctrl-C: temp files and folders are removed
 
 
+# libraries whose import-time warnings are about GPU kernels dada's own process never uses
+# (bitsandbytes' kernels-community lookup offline, torchao's pytree registrations)
+QUIET_LOGGERS = ("bitsandbytes", "kernels", "torch.utils._pytree")
+
+
 def main() -> None:
+    import logging
     import signal
 
     signal.signal(signal.SIGTERM, _terminated)
     set_offline()  # before any model library is imported: nothing is fetched from a hub
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
     dada(prog_name="dada")
 
 

@@ -98,6 +98,14 @@ def write_jsonl(path: str | Path, rows: Iterable[dict]) -> Path:
     return Path(path)
 
 
+def sha256_file(path: str | Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def loads_json(text: str):
     """``json.loads``, with nesting too deep for the parser reported as a JSONDecodeError (so
     every reader's "malformed JSON" message covers it) instead of a RecursionError."""

@@ -1,8 +1,9 @@
 """The environment dada runs axolotl, mergekit and model loading in: offline, no telemetry.
 
-Applied to the process at the entry points only (the ``dada`` CLI, and the modules axolotl
-imports: the plugin and the prompt strategy), never from inside a library function; child
-processes (``axolotl train``, ``mergekit-yaml``) get :func:`offline_env` explicitly."""
+Applied to a process only by the ``dada`` command itself (``cli.main``), never on import: the
+axolotl plugin and prompt strategy set nothing, so a user's own ``axolotl train`` keeps the
+user's environment (``WANDB_MODE=online`` and the ``wandb_*`` keys work). The processes dada
+starts (``axolotl train``, ``mergekit-yaml``, llama.cpp's server) get :func:`offline_env`."""
 
 from __future__ import annotations
 

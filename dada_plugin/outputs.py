@@ -248,6 +248,10 @@ class _Transaction:
         """``writer(binary file)`` writes the output (a Parquet file)."""
         self._stage(name, writer, "wb")
 
+    def sha256(self, name: str) -> str:
+        """The sha256 of the output staged as ``name``."""
+        return io.sha256_file(dict(self.staged)[name])
+
     def drop(self, name: str) -> None:
         """An output an earlier run wrote and this one does not: removed on commit, if ours."""
         self.dropped.append(name)

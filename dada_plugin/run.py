@@ -67,6 +67,13 @@ class Recipe(Settings):
                     for key in keys if key in getattr(self, section).model_fields_set]
         if not self.data.input:
             problems.append("data.input: the Alpaca JSON/JSONL to build from is required")
+        if "sequence_len" in self.train.model_fields_set and self.train.sequence_len != self.data.max_tokens:
+            problems.append(f"train.sequence_len ({self.train.sequence_len}) and data.max_tokens "
+                            f"({self.data.max_tokens}) must agree: the sample limit is one number "
+                            "(leave train.sequence_len out and data.max_tokens is used)")
+        elif self.train.pack_len and self.train.pack_len < self.data.max_tokens:
+            problems.append(f"train.pack_len ({self.train.pack_len}) is shorter than data.max_tokens "
+                            f"({self.data.max_tokens}), the training sample limit")
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -127,7 +134,7 @@ class Chain:
         self.train_settings = r.train.model_copy(update={
             "base_model": r.base_model, "dataset": str(self.data / "dada.jsonl"),
             "output_dir": str(self.adapter), "prepared_path": str(self.train_dir / "prepared"),
-            "merge_base": r.merge.base, "merge_t": r.merge.t})
+            "merge_base": r.merge.base, "merge_t": r.merge.t, "sequence_len": r.data.max_tokens})
         self.merge_settings = r.merge.model_copy(update={
             "method": "slerp", "model": r.base_model, "lora": str(self.adapter),
             "axolotl_config": str(self.axolotl_yaml), "force": True})

@@ -49,8 +49,16 @@ def card_data(stats: dict, options):
         tags=["dada", "alpaca", "mixtral", "axolotl"], size_categories=[size_category(stats["kept"])],
         pretty_name=f"DADA: toddler-diction rewrites of {options.source_name}",
         source_datasets=[source] if source else None,
-        configs=[{"config_name": "default", "data_files": [{"split": "train", "path": "dada.jsonl"}]},
-                 {"config_name": "rejected", "data_files": [{"split": "train", "path": "rejected.jsonl"}]}])
+        configs=[_config("default", "dada.jsonl", "the kept rows", stats),
+                 _config("rejected", "rejected.jsonl", "the rejected records, with reasons", stats)])
+
+
+def _config(name: str, file: str, what: str, stats: dict) -> dict:
+    """A card config; its description names the file's sha256, which puts the content into the
+    key ``datasets`` caches a local folder under (it hashes the card, not the files)."""
+    digest = stats.get("sha256", {}).get(file)
+    return {"config_name": name, "data_files": [{"split": "train", "path": file}],
+            **({"description": f"{what} ({file}, sha256 {digest})"} if digest else {})}
 
 
 def dataset_card(stats: dict, template: str, options) -> str:

@@ -33,7 +33,12 @@ _PRAISE = re.compile(r"^\s*(?:(?:what|that's|that is|such) an? )?(?:(?:really|ve
                      r"lovely) question(?: indeed)?[!.]+\s*", re.I)
 _OPENER = re.compile(r"^\s*(?:sure thing|sure|okay|ok|of course|certainly|absolutely|alright|"
                      r"happy to help|i'd love to|glad you asked|yay|ooh|oh boy)[!.]+\s*", re.I)
-_NOTE = re.compile(r"^\s*(?:\(|\*\*|\*|_)?\s*(?:please )?note\b\s*[:\-—]", re.I)
+_NOTE_HEAD = (r"(?:\(|\*\*|\*|_)?\s*(?:(?:please|technical|important|grown-?ups?'?|parents?'?) )?note\b"
+              r"(?:\s+(?:for|to)\s+(?:the\s+)?(?:grown-?ups|adults|parents|readers?|teachers?))?\s*(?:\*\*)?\s*[:\-—]|"
+              r"(?:\(|\*\*|\*|_)?\s*for (?:the )?(?:grown-?ups|adults|parents)\s*(?:\*\*)?\s*:")
+_NOTE = re.compile(r"^\s*" + _NOTE_HEAD, re.I)
+# where a note may start inside a closing paragraph: a line, or a sentence after the answer's
+_NOTE_INSIDE = re.compile(r"(?:\n|(?<=[.!?)])[ \t]+)\s*(?=" + _NOTE_HEAD + ")", re.I)
 _SEPARATOR = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,}|={3,})\s*$", re.M)
 # whole closing sentences only: "Enjoy the cake with friends!" or "Have a drink every hour!" is
 # advice, "Enjoy!" or "Have fun!" a sign-off
@@ -56,7 +61,7 @@ _VERSIONS = re.compile(r"^\s*(?:\*\*|#+\s*)?(?:version|option|rewrite|variant|al
 # cheap looks at either end before the full scan: most answers carry no commentary at all
 _HEAD_HINT = re.compile(r"question|sure|okay|ok\b|of course|certainly|absolutely|alright|happy|"
                         r"love|glad|yay|ooh|oh\b", re.I)
-_TAIL_HINT = re.compile(r"note|hope|let me|feel free|if you|would you|want|happy|have (?:a|fun)|good luck|"
+_TAIL_HINT = re.compile(r"note|grown|adult|parent|hope|let me|feel free|if you|would you|want|happy|have (?:a|fun)|good luck|"
                         r"cheers|enjoy|ask|here to|\)", re.I)
 TAIL = 400  # characters of the end looked at first
 
@@ -77,9 +82,12 @@ def multiple_answers(text: str, original: str) -> bool:
 
 def _restates(note: str, original: str, rest: str) -> bool:
     """A note that says the original answer again in adult prose: most of its words are the
-    original's, and it reads at least two grades harder than the answer it follows."""
+    original's, or it holds most of the original's words (a paraphrase), and it reads at least
+    two grades harder than the answer it follows."""
     words = set(_plain(note).split()) - _SHORT_WORDS
-    if not words or len(words & set(_plain(original).split())) < 0.6 * len(words):
+    theirs = set(_plain(original).split()) - _SHORT_WORDS
+    shared = len(words & theirs)
+    if shared < 3 or shared < 0.6 * min(len(words), len(theirs)):
         return False
     return profile(note).grade >= profile(rest).grade + 2
 
@@ -145,6 +153,17 @@ def strip_commentary(text: str, question: str, original: str) -> tuple[str, list
             text = "\n\n".join(paragraphs[:-1])
             changed = True
             continue
+        # a note that starts on a line or after a sentence of the last paragraph, several
+        # sentences long ("Plants eat light!\nNote: Photosynthesis is the process ... . It ...")
+        start = next((m.end() for m in _NOTE_INSIDE.finditer(last)
+                      if any(c.isalnum() for c in last[:m.start()])), None)
+        if start is not None:
+            note, before = last[start:], last[:start].rstrip()
+            if _tail_kind(note, original, before) == "note" and allowed("note", note):
+                cuts.append(("note", note.strip()))
+                text = "\n\n".join([*paragraphs[:-1], before])
+                changed = True
+                continue
         sentences = _sentences(last)
         if len(sentences) > 1 or len(paragraphs) > 1:
             kind = _tail_kind(sentences[-1], original, last[:last.rfind(sentences[-1])]) if sentences else None

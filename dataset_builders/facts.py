@@ -43,6 +43,8 @@ _QUOTED = re.compile(r"\"([^\"\n]{2,80})\"|“([^”\n]{2,80})”")
 _COUNT = re.compile(r"\b(?:name|list|give|provide|suggest|write|generate|identify|mention|describe|"
                     r"state|come up with|think of|create|find)\b(?:\s+(?:me|us))?\s+(?:a\s+list\s+of\s+)?"
                     r"(?:at\s+least\s+)?(\d{1,2}|" + "|".join(_SMALL[2:13]) + r")\b", re.I | re.A)
+SHORT_ITEM_WORDS = 3  # a sentence this short in a run of them is a list item ("Red! Blue! Yellow!")
+_FRAGMENT = re.compile(r"([^.!?;:\n]*)([.!?;:\n]|$)")
 _ITEM_LINE = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+\S", re.M)
 
 
@@ -98,14 +100,21 @@ def asked_count(question: str) -> int | None:
 
 
 def items(text: str) -> int:
-    """Items of an answer: its list lines, or else the parts of its longest comma/"and" series."""
+    """Items of an answer: its list lines, or else the parts of its longest comma/"and" series,
+    or its longest run of short exclamations or sentences ("Red! Blue! Yellow!": three)."""
     lines = len(_ITEM_LINE.findall(text))
     if lines:
         return lines
     best = 1
-    for sentence in re.split(r"[.!?;\n]", text):
+    run = 0
+    for m in _FRAGMENT.finditer(text):
+        sentence, end = m.group(1), m.group(2)
+        if not sentence.strip():
+            continue
         parts = [p for p in re.split(r",|\band\b|\bor\b", sentence) if p.strip()]
-        best = max(best, len(parts))
+        # a short sentence in a run is an item; a lead-in ("Here are three:") is not
+        run = run + 1 if len(sentence.split()) <= SHORT_ITEM_WORDS and end != ":" else 0
+        best = max(best, len(parts), run)
     return best
 
 
@@ -127,5 +136,6 @@ def lost_facts(question: str, original: str, rewrite: str, mode: str = "strict")
     if want is not None:
         have_items, had_items = items(rewrite), items(original)
         if have_items < min(want, had_items):
-            lost.append(f"items: {had_items} asked {want}, kept {have_items}")
+            lost.append(f"list items: the question asks for {want}, the original has {had_items}, "
+                        f"the rewrite {have_items}")
     return lost

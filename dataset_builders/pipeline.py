@@ -234,6 +234,9 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         tx.write_jsonl("rejected.jsonl", (r.output_row() for r in rejected))
         tx.write_text("review.md", review_markdown(kept, rejected, {r.id: r for r in records},
                                                    options.review, options.review_seed))
+        # the card's configs carry the files' sha256: datasets keys its cache of a folder by
+        # the card, so a rebuild (or another folder of the same name) never loads stale rows
+        stats["sha256"] = {name: tx.sha256(name) for name in ("dada.jsonl", "rejected.jsonl")}
         tx.write_text("README.md", card.dataset_card(stats, template, options))
         tx.write_json("stats.json", stats)
     return BuildResult(outdir, kept, rejected, stats)

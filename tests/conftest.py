@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +14,15 @@ import pytest
 from dada_plugin.offline import set_offline
 
 set_offline()
+# the session's own Hugging Face caches (before datasets or transformers is imported): nothing the
+# machine cached earlier can change a result
+HF_CACHE = Path(tempfile.mkdtemp(prefix="dada-tests-hf-"))
+os.environ.update(HF_HOME=str(HF_CACHE), HF_DATASETS_CACHE=str(HF_CACHE / "datasets"),
+                  HF_HUB_CACHE=str(HF_CACHE / "hub"))
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(HF_CACHE, ignore_errors=True)
 
 DATA = Path(__file__).parent / "data"
 ALPACA = DATA / "alpaca_first100.json"
@@ -40,6 +52,30 @@ def tiny_mixtral_b(tmp_path_factory) -> Path:
     from dada_plugin.tiny import build_tiny_mixtral
 
     return build_tiny_mixtral(tmp_path_factory.mktemp("tiny") / "verdict", seed=1)
+
+
+@pytest.fixture(scope="session")
+def llama_cpp_works(tiny_mixtral, tmp_path_factory) -> None:
+    """llama.cpp loads a tiny GGUF and generates, checked once in a child process: a build for
+    another CPU (SIGILL) fails every llama.cpp test with that one message instead of killing
+    pytest, and the rest of the suite runs."""
+    pytest.importorskip("llama_cpp")
+    from dada_plugin.errors import BackendError
+    from dada_plugin.llamacpp.export import export_gguf
+    from dada_plugin.llamacpp.serve import check_engine
+
+    gguf = export_gguf(tiny_mixtral, tmp_path_factory.mktemp("engine") / "tiny-q8_0.gguf")
+    try:
+        check_engine(gguf)
+    except BackendError as exc:
+        pytest.fail(f"llama.cpp does not run here: {exc}", pytrace=False)
+
+
+@pytest.fixture(autouse=True)
+def _llama_cpp_first(request):
+    """Tests marked ``llamacpp`` run the engine only once it is known to work."""
+    if request.node.get_closest_marker("llamacpp"):
+        request.getfixturevalue("llama_cpp_works")
 
 
 @pytest.fixture

@@ -35,3 +35,16 @@ def test_group_help_lists_commands():
     assert result.exit_code == 0
     for name in ("build", "decompile", "demo"):
         assert f"  {name}" in result.output
+
+
+def test_no_gpu_kernel_warnings_reach_the_user():
+    """bitsandbytes' kernels-community lookup (offline) and torchao's pytree notices are about
+    GPU kernels dada's process never uses: `dada merge-config --check` prints none of them."""
+    from pathlib import Path
+
+    config = Path(__file__).resolve().parents[1] / "mergekit_configs" / "verdict-dada-slerp.yml"
+    proc = subprocess.run([sys.executable, "-m", "dada_plugin.cli", "merge-config", "--check", str(config)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for noise in ("gemm_4bit", "kernels-community", "Enum subclass", "publisher trust"):
+        assert noise not in proc.stderr, proc.stderr

@@ -16,6 +16,7 @@ STEPS = ["build", "models", "axolotl-config", "train", "merge", "gguf", "eval-da
 
 @pytest.mark.demo
 @pytest.mark.slow
+@pytest.mark.llamacpp
 def test_demo_end_to_end_and_rerun_skips(tmp_path):
     out = tmp_path / "demo"
     result = CliRunner().invoke(dada, ["demo", "-o", str(out)])

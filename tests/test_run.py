@@ -50,6 +50,25 @@ def test_bad_recipe_one_line_per_field(tmp_path):
         "sections, not here\n")
 
 
+def test_the_sample_limit_is_one_number(tmp_path):
+    """data.max_tokens is the training row limit too (the printed axolotl-config command carries
+    it); a train.sequence_len that disagrees is refused before any step, naming both keys."""
+    path = write_recipe(tmp_path, data={"input": "alpaca.json", "backend": "heuristic", "max_tokens": 256})
+    result = CliRunner().invoke(dada, ["run", str(path), "--dry-run", "--only", "axolotl-config"])
+    assert result.exit_code == 0, result.output
+    assert " --sequence-len 256" in result.output
+    assert load_recipe(path).train.sequence_len == 128  # the section as written; the chain sets it
+    agree = write_recipe(tmp_path, data={"input": "a.json", "max_tokens": 256}, train={"sequence_len": 256})
+    assert CliRunner().invoke(dada, ["run", str(agree), "--dry-run"]).exit_code == 0
+    clash = write_recipe(tmp_path, data={"input": "a.json", "max_tokens": 256}, train={"sequence_len": 128})
+    result = CliRunner().invoke(dada, ["run", str(clash), "--dry-run"])
+    assert result.exit_code == 1
+    assert "train.sequence_len (128) and data.max_tokens (256) must agree" in result.output
+    short = write_recipe(tmp_path, data={"input": "a.json", "max_tokens": 4096})
+    result = CliRunner().invoke(dada, ["run", str(short), "--dry-run"])
+    assert result.exit_code == 1 and "train.pack_len (2048) is shorter than data.max_tokens (4096)" in result.output
+
+
 def test_dry_run_and_step_selection(tmp_path):
     path = write_recipe(tmp_path)
     work = tmp_path / "work"

@@ -23,22 +23,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
+from axolotl.integrations.base import BasePlugin
+from axolotl.utils.logging import get_logger
+from pydantic import BaseModel, field_validator, model_validator
+
+from dada_plugin.axolotl import STRATEGY
 from dada_plugin.axolotl.strategy import row_lengths
+from dada_plugin.errors import ConfigError, InputError
 from dada_plugin.io import jsonl_rows, sealed
 from dada_plugin.mergekit.config import build_slerp_config, write_merge_config
 from dada_plugin.mergekit.lint import check_merge_config
-from dada_plugin.offline import set_offline
 from dada_plugin.outputs import check_file
-
-set_offline()  # an entry point (axolotl imports this module): offline before models load
-
-from axolotl.integrations.base import BasePlugin  # noqa: E402
-from axolotl.utils.logging import get_logger  # noqa: E402
-from pydantic import BaseModel, field_validator, model_validator  # noqa: E402
-
-from dada_plugin.axolotl import STRATEGY  # noqa: E402
-from dada_plugin.errors import ConfigError, InputError  # noqa: E402
-from dada_plugin.seed import check_t  # noqa: E402
+from dada_plugin.seed import check_t
 
 LOG = get_logger("axolotl.dada")  # under axolotl's logger, so its handlers print it
 

@@ -24,11 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dada_plugin.offline import set_offline
-
-set_offline()  # an entry point (axolotl imports this module): offline before models load
-
-from axolotl.prompt_tokenizers import (  # noqa: E402
+from axolotl.prompt_tokenizers import (
     IGNORE_INDEX,
     InvalidDataException,
     PromptTokenizingStrategy,

@@ -101,13 +101,15 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
         for name, kind, fields in parsed:
             try:
                 with ExitStack() as stack:
+                    server = None
                     if kind == "gguf":
                         path = fields.pop("gguf")
                         n_ctx = CONTEXT_FOR_PROMPT + sampling.max_new_tokens  # room for every reply
-                        fields["base_urls"] = [stack.enter_context(serve_gguf(path, alias=fields["model"],
-                                                                              n_ctx=n_ctx))]
+                        server = stack.enter_context(serve_gguf(path, alias=fields["model"], n_ctx=n_ctx))
+                        fields["base_urls"] = [server.url]
                         kind = "openai"
                     backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
+                    backend.watch = server.check if server else None
                     prefix = key_prefix(backend.identity(), "generate")
                     jobs = [Job(cache_key(prefix, p, ""), [{"role": "user", "content": p}]) for p in prompts]
                     done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,

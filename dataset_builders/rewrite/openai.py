@@ -101,9 +101,9 @@ class _Retry(Exception):
     """A failed attempt worth retrying. ``alive``: the server answered (429), so the attempt
     does not count towards the circuit breaker."""
 
-    def __init__(self, reason: str, after: float | None = None, alive: bool = False):
+    def __init__(self, reason: str, after: float | None = None, alive: bool = False, dropped: bool = False):
         super().__init__(reason)
-        self.after, self.alive = after, alive
+        self.after, self.alive, self.dropped = after, alive, dropped
 
 
 def _dead_error(endpoints: list[_Endpoint], what: str) -> BackendError:
@@ -202,6 +202,8 @@ class OpenAIBackend(Backend):
                 continue
             except httpx.TransportError as exc:
                 ep.failed(f"connection error ({type(exc).__name__})")
+                if self.watch is not None:
+                    self.watch()
                 continue
             if resp.status_code in (401, 403):
                 raise BackendError(f"{ep.url}/models: HTTP {resp.status_code}; check the API key in "
@@ -224,6 +226,12 @@ class OpenAIBackend(Backend):
             except _Retry as retry:
                 if not retry.alive:
                     ep.failed(str(retry))
+                    if retry.dropped and self.watch is not None:
+                        try:
+                            self.watch()
+                        except BackendError as exc:
+                            run.stop(exc)
+                            return
                     if all(e.dead(o.max_consecutive_failures) for e in endpoints):
                         run.stop(_dead_error(endpoints, f"every endpoint failed "
                                                         f"{o.max_consecutive_failures} times in a row"))
@@ -258,7 +266,7 @@ class OpenAIBackend(Backend):
         except httpx.TimeoutException:
             raise _Retry("timeout") from None
         except httpx.TransportError as exc:
-            raise _Retry(f"connection error ({type(exc).__name__})") from None
+            raise _Retry(f"connection error ({type(exc).__name__})", dropped=True) from None
         code = resp.status_code
         if code in (401, 403):
             raise BackendError(f"{endpoint}: HTTP {code}; check the API key in ${self.options.api_key_env}")

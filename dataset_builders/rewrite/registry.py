@@ -112,6 +112,9 @@ class Backend:
     name = "base"
     cacheable = True
     needs_model = False
+    # called when a server stops answering (a dropped connection): raises BackendError naming
+    # the cause when the server is known to be dead (a llama.cpp server dada started)
+    watch: Callable[[], None] | None = None
 
     def __init__(self, options: BackendOptions):
         if self.needs_model and not options.model:

@@ -1,4 +1,5 @@
 import json
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -209,6 +210,43 @@ def test_the_build_folder_loads_as_a_hub_dataset(alpaca_path, tmp_path):
     card = DatasetCard.load(out / "README.md").data
     assert (card.license, card.source_datasets, card.size_categories) == ("cc-by-nc-4.0", ["tatsu-lab/alpaca"], ["n<1K"])
     assert card.pretty_name == "DADA: toddler-diction rewrites of Stanford Alpaca (tatsu-lab/stanford_alpaca)"
+
+
+LOAD_BOTH = """
+import json, sys
+from datasets import load_dataset
+print(json.dumps([list(load_dataset(folder)["train"]["id"]) for folder in sys.argv[1:]]))
+"""
+
+
+@pytest.mark.parametrize("offline", ["1", "0"])
+def test_a_build_folder_always_loads_its_own_rows(alpaca_path, tmp_path, offline):
+    """datasets caches a folder by its card: a rebuild into the same folder and another folder
+    of the same name each load their own dada.jsonl (the card's configs name its sha256), online
+    and offline, through one shared datasets cache."""
+    import subprocess
+    import sys
+
+    def build(out, limit):
+        result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "none",
+                                           "--no-progress", "--limit", str(limit)])
+        assert result.exit_code == 0, result.output
+        return [json.loads(line)["id"] for line in (out / "dada.jsonl").read_text().splitlines()]
+
+    def loaded(*folders):
+        env = {**os.environ, "HF_DATASETS_OFFLINE": offline, "HF_HUB_OFFLINE": offline,
+               "HF_DATASETS_CACHE": str(tmp_path / "cache")}
+        proc = subprocess.run([sys.executable, "-c", LOAD_BOTH, *map(str, folders)], env=env,
+                              capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    first, second = tmp_path / "a" / "out", tmp_path / "b" / "out"
+    rows_a, rows_b = build(first, 5), build(second, 9)
+    assert loaded(first, second) == [rows_a, rows_b]
+    rebuilt = build(first, 12)
+    assert loaded(first, second) == [rebuilt, rows_b]
+    assert "sha256" in (first / "README.md").read_text()
 
 
 def test_parquet_copy(alpaca_path, tmp_path):

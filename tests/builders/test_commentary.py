@@ -35,6 +35,31 @@ def test_commentary_is_cut_from_either_end(reply, kinds):
     assert [kind for kind, _ in cuts] == kinds
 
 
+RESTATED = ("Note: The sky appears blue because molecules in the atmosphere scatter the short "
+            "wavelengths of sunlight (Rayleigh scattering) far more than the long ones.")
+
+
+@pytest.mark.parametrize("reply", [
+    f"{ANSWER}\n{RESTATED} This is why the sky looks blue in the daytime.",   # a line, two sentences
+    f"{ANSWER} {RESTATED}",                                                   # in the same paragraph
+    f"{ANSWER}\n\n**Note for grown-ups:** The sky appears blue because of Rayleigh scattering of "
+    "the short wavelengths of sunlight.",
+    f"{ANSWER}\n\nFor parents: the sky appears blue because of Rayleigh scattering of short wavelengths.",
+])
+def test_a_closing_note_restating_the_original_is_cut(reply):
+    """A note that says the original again in adult prose, however it is laid out, is cut (it
+    would fail the style check and lose the whole record)."""
+    text, cuts = strip_commentary(reply, Q, ORIGINAL)
+    assert text == ANSWER, cuts
+    assert [kind for kind, _ in cuts] == ["note"]
+
+
+def _unused(reply, kinds):
+    text, cuts = strip_commentary(reply, Q, ORIGINAL)
+    assert text == ANSWER
+    assert [kind for kind, _ in cuts] == kinds
+
+
 @pytest.mark.parametrize("question, reply, original", [
     # the question asks for a note, a letter, a sign-off: they are the answer
     ("Write a note to my neighbour about the noise.", "Dear neighbour, it is loud. Please be quiet.\n\n"

@@ -62,6 +62,17 @@ def test_counts_and_items():
     assert items("- a\n- b\n* c") == 3 and items("apples, pears and plums") == 3 and items("Yes.") == 1
 
 
+def test_items_listed_as_exclamations_count():
+    """Toddler lists: "Red! Blue! Yellow!" is three items, and keeps a "Name three" answer."""
+    assert items("Red! Blue! Yellow!") == 3 and items("Here are three: Red! Blue! Yellow!") == 3
+    assert items("Dogs bark. Cats purr. Cows moo.") == 3
+    assert items("Sky is blue because air bounces light around!") == 1
+    q, orig = "Name three primary colors.", "The three primary colors are red, blue, and yellow."
+    assert lost_facts(q, orig, "Red! Blue! Yellow!") == []
+    assert lost_facts(q, orig, "Colors are fun to see!") == [
+        "list items: the question asks for 3, the original has 3, the rewrite 1"]
+
+
 def test_what_went_missing_is_listed():
     q, orig = "Write the Python command and the URL to learn more.", (
         'Run `pip install dada` and read https://example.org/docs. The flag is "--fast".')

@@ -147,7 +147,7 @@ def test_too_many_backend_failures_exit_non_zero_with_outputs_written(small, tmp
     out = tmp_path / "out"
     with FakeLLMServer(faults=[None, None] + ["500"] * 8) as srv:
         result = build(small, "-o", out, "--base-url", srv.url, "--concurrency", "1",
-                       "--max-retries", "1", "--max-consecutive-failures", "100")
+                       "--max-retries", "1", "--max-consecutive-failures", "100", "--backoff", "0.01")
     assert result.exit_code == 1
     assert result.output == ("Error: 4 of 5 rewrites failed at the backend (more than 20%; last error: "
                              "gave up after 2 attempts: HTTP 500); nothing written (earlier outputs are "

@@ -15,6 +15,7 @@ from dada_plugin.llamacpp.export import GgufSettings, export_gguf
 from dataset_builders.load import load
 
 llama_cpp = pytest.importorskip("llama_cpp")
+pytestmark = pytest.mark.llamacpp
 
 PROMPTS = 12
 

@@ -18,6 +18,7 @@ from dada_plugin.offline import offline_env
 
 pytest.importorskip("llama_cpp")
 pytest.importorskip("gguf")
+pytestmark = pytest.mark.llamacpp
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +35,8 @@ def answering_gguf(tmp_path_factory):
 def server(answering_gguf):
     from dada_plugin.llamacpp.serve import serve_gguf
 
-    with serve_gguf(answering_gguf, alias="tiny") as url:
-        yield url
+    with serve_gguf(answering_gguf, alias="tiny") as served:
+        yield served.url
 
 
 def build_args(src, out, url):
@@ -105,3 +106,59 @@ def test_a_judge_served_by_llama_cpp_that_gives_no_verdict(server, alpaca_path, 
     with sqlite3.connect(out / "cache" / "rewrites.sqlite") as db:
         assert db.execute("SELECT COUNT(*) FROM retired").fetchone()[0] == 6  # two retries each
         assert {row[0].strip() for row in db.execute("SELECT text FROM completions")} == {"Yes"}
+
+
+@pytest.fixture
+def crashing_serve(monkeypatch):
+    """dada eval's llama.cpp server, killed with SIGILL (what an AMX kernel on the wrong CPU
+    does) once it answers: the real server dying for real."""
+    import os
+    from contextlib import contextmanager
+
+    from dada_plugin.eval import generate
+    from dada_plugin.llamacpp.serve import serve_gguf
+
+    @contextmanager
+    def dying(*args, **kwargs):
+        with serve_gguf(*args, **kwargs) as served:
+            os.kill(served.pid, signal.SIGILL)
+            yield served
+
+    monkeypatch.setattr(generate, "serve_gguf", dying)
+
+
+def test_a_llama_cpp_server_that_dies_is_named_with_its_signal(answering_gguf, crashing_serve, tmp_path):
+    out = tmp_path / "eval"
+    started = time.monotonic()
+    result = CliRunner().invoke(dada, ["eval", "-o", str(out), "--model", f"tiny={answering_gguf}",
+                                       "--n-prompts", "4", "--max-new-tokens", "8", "--no-charts",
+                                       "--no-progress"])
+    took = time.monotonic() - started
+    assert result.exit_code == 1, result.output
+    assert f"llama.cpp (serving {answering_gguf}) died with SIGILL (illegal instruction): " \
+           "llama-cpp-python was compiled for another CPU; rebuild it" in result.output
+    assert "connection error" not in result.output
+    assert took < 30, took  # the crash is found at once, not after the breaker's retries
+
+
+def test_a_server_that_cannot_load_the_file_says_so_with_its_last_words(tmp_path):
+    from dada_plugin.errors import BackendError
+    from dada_plugin.llamacpp.serve import serve_gguf
+
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(b"GGUF" + b"\0" * 64)
+    with pytest.raises(BackendError) as info:
+        with serve_gguf(bad, alias="bad"):
+            pass
+    message = str(info.value)
+    assert message.startswith(f"llama.cpp (serving {bad}) exited with status "), message
+    assert "its last lines:" in message
+
+
+def test_crash_messages():
+    from dada_plugin.llamacpp.serve import crash_message
+
+    assert crash_message("x", -signal.SIGSEGV, ["a", "", "b"]) == \
+        "x died with SIGSEGV (segmentation fault)\n  its last lines:\n    a\n    b"
+    assert crash_message("x", 3, []) == "x exited with status 3 (it wrote nothing)"
+    assert "pip install --force-reinstall --no-cache-dir" in crash_message("x", -signal.SIGILL, [])

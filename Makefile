@@ -4,8 +4,9 @@ PY := $(VENV)/bin/python
 EXTRAS ?= train,merge,eval,hf,gguf,llama,test
 DEMO_OUT ?= demo-out
 LLAMA_VERSION := 0.3.36
+TEST_WORKERS ?= 2
 
-.PHONY: venv demo test bench clean
+.PHONY: venv demo test test-fast bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml scripts/llama_wheel.sh
 	test -x $(PY) || $$(scripts/python312.sh) -m venv $(VENV)
@@ -29,7 +30,12 @@ demo: venv
 
 test: venv
 	AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-	  $(PY) -m pytest -q tests
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
+
+# no training, merging, model building or llama.cpp: about a minute and a half
+test-fast: venv
+	AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+	  $(PY) -m pytest -q -m "not slow" tests
 
 bench: venv
 	$(PY) bench/run_all.py

@@ -21,6 +21,17 @@ os.environ.update(HF_HOME=str(HF_CACHE), HF_DATASETS_CACHE=str(HF_CACHE / "datas
                   HF_HUB_CACHE=str(HF_CACHE / "hub"))
 
 
+# a test that needs one of these builds or runs a model (tiny models, training, merging,
+# llama.cpp): marked slow, left out by `make test-fast`
+MODEL_FIXTURES = {"tiny_mixtral", "tiny_mixtral_b", "llama_cpp_works"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if MODEL_FIXTURES & set(item.fixturenames) or item.get_closest_marker("llamacpp"):
+            item.add_marker(pytest.mark.slow)
+
+
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(HF_CACHE, ignore_errors=True)
 

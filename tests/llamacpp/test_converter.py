@@ -35,16 +35,38 @@ def chatml_mixtral(tmp_path_factory):
     return folder
 
 
-@pytest.mark.skipif(not (CONVERTER / "convert_hf_to_gguf.py").is_file(),
-                    reason=f"llama.cpp's converter not at {CONVERTER} (make venv fetches it)")
-@pytest.mark.parametrize("outtype,which", [("q8_0", "plain"), ("f16", "plain"), ("f32", "plain"), ("q8_0", "chatml")])
-def test_same_file_as_llama_cpps_converter(tiny_mixtral, chatml_mixtral, tmp_path, outtype, which):
-    model = tiny_mixtral if which == "plain" else chatml_mixtral
-    ref = tmp_path / "ref.gguf"
-    proc = subprocess.run([sys.executable, str(CONVERTER / "convert_hf_to_gguf.py"), str(model),
-                           "--outfile", str(ref), "--outtype", outtype], capture_output=True, text=True,
-                          cwd=CONVERTER, timeout=300)
+CASES = [("q8_0", "plain"), ("f16", "plain"), ("f32", "plain"), ("q8_0", "chatml")]
+# llama.cpp's converter run as its command line would, once per case, in one process (it imports
+# torch once instead of once per file)
+RUN_CONVERTER = """
+import runpy, sys
+script, jobs = sys.argv[1], sys.argv[2:]
+for i in range(0, len(jobs), 3):
+    model, outfile, outtype = jobs[i:i + 3]
+    sys.argv = [script, model, "--outfile", outfile, "--outtype", outtype]
+    runpy.run_path(script, run_name="__main__")
+"""
+
+
+@pytest.fixture(scope="module")
+def references(tiny_mixtral, chatml_mixtral, tmp_path_factory) -> dict:
+    """llama.cpp's own GGUF of every case, keyed like CASES."""
+    if not (CONVERTER / "convert_hf_to_gguf.py").is_file():
+        pytest.skip(f"llama.cpp's converter not at {CONVERTER} (make venv fetches it)")
+    root = tmp_path_factory.mktemp("converter")
+    models = {"plain": tiny_mixtral, "chatml": chatml_mixtral}
+    refs = {case: root / f"ref-{case[1]}-{case[0]}.gguf" for case in CASES}
+    jobs = [str(x) for (outtype, which), ref in refs.items() for x in (models[which], ref, outtype)]
+    proc = subprocess.run([sys.executable, "-c", RUN_CONVERTER, str(CONVERTER / "convert_hf_to_gguf.py"), *jobs],
+                          capture_output=True, text=True, cwd=CONVERTER, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    return refs
+
+
+@pytest.mark.parametrize("outtype,which", CASES)
+def test_same_file_as_llama_cpps_converter(tiny_mixtral, chatml_mixtral, references, tmp_path, outtype, which):
+    model = tiny_mixtral if which == "plain" else chatml_mixtral
+    ref = references[outtype, which]
     ours = export_gguf(model, tmp_path / "ours.gguf", GgufSettings(outtype=outtype))
     a, b = gguf.GGUFReader(str(ref)), gguf.GGUFReader(str(ours))
     ta, tb = {t.name: t for t in a.tensors}, {t.name: t for t in b.tensors}

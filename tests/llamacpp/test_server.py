@@ -154,11 +154,3 @@ def test_a_server_that_cannot_load_the_file_says_so_with_its_last_words(tmp_path
     assert message.startswith(f"llama.cpp (serving {bad}) exited with status "), message
     assert "its last lines:" in message
 
-
-def test_crash_messages():
-    from dada_plugin.llamacpp.serve import crash_message
-
-    assert crash_message("x", -signal.SIGSEGV, ["a", "", "b"]) == \
-        "x died with SIGSEGV (segmentation fault)\n  its last lines:\n    a\n    b"
-    assert crash_message("x", 3, []) == "x exited with status 3 (it wrote nothing)"
-    assert "pip install --force-reinstall --no-cache-dir" in crash_message("x", -signal.SIGILL, [])

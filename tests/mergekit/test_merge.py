@@ -12,7 +12,6 @@ from click.testing import CliRunner
 
 from dada_plugin.cli import dada
 from dada_plugin.errors import ConfigError, InputError, StepError
-from dada_plugin.mergekit import config as C
 from dada_plugin.mergekit.config import build_lora_fold_config, write_merge_config
 from dada_plugin.mergekit.run import run_merge
 from dada_plugin.mergekit.settings import MergeSettings
@@ -47,15 +46,23 @@ def t_for(name: str, num_layers: int, setting) -> float:
     return float(value[i] + (x - i) * (value[i + 1] - value[i]))
 
 
-@pytest.mark.slow
-def test_slerp_every_tensor_matches_numpy(tiny_mixtral_b, tiny_mixtral, tmp_path):
-    config, out = tmp_path / "slerp.yml", tmp_path / "merged"
+@pytest.fixture(scope="module")
+def slerp_raw(tiny_mixtral_b, tiny_mixtral, tmp_path_factory):
+    """A gradient SLERP config from ``dada merge-config`` and the real ``mergekit-yaml``'s output
+    of it (shared: the numbers test and the layout test read the same merge)."""
+    root = tmp_path_factory.mktemp("slerp")
+    config, out = root / "slerp.yml", root / "merged"
     result = CliRunner().invoke(dada, [
         "merge-config", "-o", str(config), "--base", str(tiny_mixtral_b), "--model", str(tiny_mixtral),
         "--t", "0.4", "--t-self-attn", "0.2,0.8", "--t-mlp", "0.7", "--dtype", "float32"])
     assert result.exit_code == 0, result.output
     run_mergekit_yaml(config, out)
+    return config, out
 
+
+@pytest.mark.slow
+def test_slerp_every_tensor_matches_numpy(tiny_mixtral_b, tiny_mixtral, slerp_raw):
+    config, out = slerp_raw
     setting = yaml.safe_load(config.read_text())["parameters"]["t"]
     base, other = fused(load_tensors(tiny_mixtral_b)), fused(load_tensors(tiny_mixtral))
     merged = load_tensors(out)
@@ -201,7 +208,9 @@ def test_dada_merge_force_replaces_only_its_own_output(tiny_mixtral, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml", "out"]
 
 
-def test_merge_cleans_what_a_killed_run_left(tiny_mixtral, tmp_path):
+def test_merge_cleans_what_a_killed_run_left_and_leaves_a_users_folders(tiny_mixtral, tmp_path):
+    """Beside OUT: the marked staging folders of a killed run are removed; a user's folders of
+    the same shapes, and another output's, stay."""
     config = tmp_path / "fold.yml"
     config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
     from dada_plugin.mergekit.run import SCRATCH_MARK
@@ -211,8 +220,12 @@ def test_merge_cleans_what_a_killed_run_left(tiny_mixtral, tmp_path):
         (tmp_path / left / SCRATCH_MARK).touch()
         (tmp_path / left / "model.safetensors").write_bytes(b"half")
     (tmp_path / ".outlet.partial-keep1234").mkdir()  # another output's: not ours to remove
+    for mine in (".out.old-backup", ".out.partial-mywork"):
+        (tmp_path / mine).mkdir()
+        (tmp_path / mine / "notes.txt").write_text("mine")
     run_merge(config, tmp_path / "out", echo=None)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".outlet.partial-keep1234", "fold.yml", "out"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".out.old-backup", ".out.partial-mywork", ".outlet.partial-keep1234", "fold.yml", "out"]
 
 
 @pytest.mark.slow
@@ -237,16 +250,6 @@ def test_sigterm_during_merge_leaves_nothing_behind(tiny_mixtral, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml"]
 
 
-def test_merge_leaves_a_users_folders_beside_out_alone(tiny_mixtral, tmp_path):
-    config = tmp_path / "fold.yml"
-    config.write_text(f"models:\n  - model: {tiny_mixtral}\nmerge_method: passthrough\ndtype: float32\n")
-    for mine in (".out.old-backup", ".out.partial-mywork"):
-        (tmp_path / mine).mkdir()
-        (tmp_path / mine / "notes.txt").write_text("mine")
-    run_merge(config, tmp_path / "out", echo=None)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".out.old-backup", ".out.partial-mywork", "fold.yml", "out"]
-
-
 def test_merge_config_never_writes_into_a_model_it_reads(tiny_mixtral, tmp_path):
     import shutil
 
@@ -261,7 +264,7 @@ def test_merge_config_never_writes_into_a_model_it_reads(tiny_mixtral, tmp_path)
     assert (copy / "config.json").read_text() == before
 
 
-def test_dada_merge_writes_the_inputs_layout_with_mergekits_numbers(tiny_mixtral, tiny_mixtral_b, tmp_path):
+def test_dada_merge_writes_the_inputs_layout_with_mergekits_numbers(tiny_mixtral, slerp_raw, tmp_path):
     """mergekit writes the fused transformers-5 experts; dada writes what its inputs had (the
     Hub layout llama.cpp reads), tensor for tensor the same model: equal logits in float32."""
     import torch
@@ -269,10 +272,7 @@ def test_dada_merge_writes_the_inputs_layout_with_mergekits_numbers(tiny_mixtral
 
     from dada_plugin.mergekit.layout import layout, tensor_names
 
-    config = write_merge_config(C.build_slerp_config(str(tiny_mixtral_b), str(tiny_mixtral), t=0.3,
-                                                     dtype="float32"), tmp_path / "slerp.yml")
-    raw = tmp_path / "raw"
-    run_mergekit_yaml(config, raw)
+    config, raw = slerp_raw
     out = tmp_path / "out"
     run_merge(config, out, echo=None)
     assert (layout(raw), layout(out), layout(tiny_mixtral)) == ("fused", "hub", "hub")

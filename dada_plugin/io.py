@@ -106,33 +106,58 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def loads_json(text: str):
-    """``json.loads``, with nesting too deep for the parser reported as a JSONDecodeError (so
-    every reader's "malformed JSON" message covers it) instead of a RecursionError."""
+def read_text(path: str | Path) -> str:
+    """The one reader of a text input: UTF-8, a byte-order mark dropped; a missing, unreadable
+    or non-UTF-8 file is one InputError naming it."""
+    path = Path(path)
     try:
-        return json.loads(text)
+        return path.read_bytes().decode("utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(path, "no such file") from None
+    except IsADirectoryError:
+        raise InputError(path, "a folder, not a file") from None
+    except OSError as exc:
+        raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+
+
+class DuplicateKey(json.JSONDecodeError):
+    """A JSON object with a key twice (``json`` keeps the last value silently)."""
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    obj: dict = {}
+    for key, value in pairs:
+        if key in obj:
+            raise DuplicateKey(f"duplicate key {key!r}", "", 0)
+        obj[key] = value
+    return obj
+
+
+JSON_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates)
+
+
+def loads_json(text: str):
+    """``json.loads`` that refuses duplicate keys (DuplicateKey, a JSONDecodeError), with
+    nesting too deep for the parser reported as a JSONDecodeError (so every reader's "malformed
+    JSON" message covers both) instead of a RecursionError."""
+    try:
+        return JSON_DECODER.decode(text)
     except RecursionError:
         raise json.JSONDecodeError("nested too deeply", text, 0) from None
 
 
-MAX_YAML_ALIASES = 100
+MAX_YAML_VALUES = 1_000_000     # values a YAML may expand to, aliases followed ("billion laughs")
+MAX_YAML_CHARS = 64 * 1024 * 1024  # characters of its scalars, aliases followed
 
 
-def load_yaml(path: str | Path) -> object:
-    """The one YAML reader: safe, duplicate keys refused (YAML keeps the last one silently, so a
-    second ``parameters:`` would drop the first), every failure one ConfigError naming the file
-    and, where known, the line."""
+def _strict_loader():
     import yaml
 
     class StrictLoader(yaml.SafeLoader):
-        aliases = 0
-
-        def compose_node(self, parent, index):
-            if self.check_event(yaml.events.AliasEvent):
-                self.aliases += 1
-                if self.aliases > MAX_YAML_ALIASES:  # "billion laughs": refuse before expanding
-                    raise yaml.YAMLError(f"more than {MAX_YAML_ALIASES} aliases (*name)")
-            return super().compose_node(parent, index)
+        """SafeLoader refusing duplicate keys (YAML keeps the last one silently, so a second
+        ``parameters:`` would drop the first)."""
 
         def construct_mapping(self, node, deep=False):
             seen: dict = {}
@@ -150,6 +175,81 @@ def load_yaml(path: str | Path) -> object:
                         key_node.start_mark)
             return super().construct_mapping(node, deep)
 
+    return StrictLoader
+
+
+def _expanded_size(root) -> tuple[int, int]:
+    """(values, scalar characters) the composed document expands to with every alias followed,
+    computed on the node graph without expanding it (a node shared by aliases is sized once).
+    ValueError for a node that contains itself."""
+    import yaml
+
+    sizes: dict[int, tuple[int, int]] = {}
+    state: dict[int, bool] = {}  # False: being sized (on the stack), True: done
+    stack = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if isinstance(node, yaml.ScalarNode):
+            sizes[key] = (1, len(node.value))
+            continue
+        kids = [n for pair in node.value for n in pair] if isinstance(node, yaml.MappingNode) else node.value
+        if not children_done:
+            if state.get(key) is True:
+                continue
+            if state.get(key) is False:
+                raise ValueError("a recursive alias (a value that contains itself)")
+            state[key] = False
+            stack.append((node, True))
+            for kid in kids:
+                if state.get(id(kid)) is False:
+                    raise ValueError("a recursive alias (a value that contains itself)")
+                if state.get(id(kid)) is not True:
+                    stack.append((kid, False))
+            continue
+        values, chars = 1, 0
+        for kid in kids:
+            v, c = sizes[id(kid)]
+            values, chars = values + v, chars + c
+        sizes[key] = (min(values, 1 << 62), min(chars, 1 << 62))
+        state[key] = True
+    return sizes[id(root)]
+
+
+def loads_yaml(text: str, source: str) -> object:
+    """The one YAML parser: safe, duplicate keys refused, what the document expands to bounded
+    (values and characters, aliases followed) before anything is built, every failure one
+    ConfigError naming ``source`` and, where known, the line."""
+    import yaml
+
+    loader = _strict_loader()(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        values, chars = _expanded_size(node)
+        if values > MAX_YAML_VALUES or chars > MAX_YAML_CHARS:
+            raise ConfigError(f"not valid YAML: it expands to more than {MAX_YAML_VALUES:,} values or "
+                              f"{MAX_YAML_CHARS // 2**20} MiB of text (aliases followed; an alias bomb?)",
+                              source=source)
+        return loader.construct_document(node)
+    except ValueError as exc:  # a recursive alias, or an integer too long for Python to read
+        why = "an integer of more than 4300 digits" if "integer string conversion" in str(exc) else exc
+        raise ConfigError(f"not valid YAML: {why}", source=source) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
+                          source=source) from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: nested too deeply", source=source) from None
+    finally:
+        loader.dispose()
+
+
+def load_yaml(path: str | Path) -> object:
+    """A YAML file through :func:`loads_yaml` (a byte-order mark dropped); an unreadable or
+    non-UTF-8 file is one ConfigError naming it."""
     path = Path(path)
     try:
         text = path.read_bytes().decode("utf-8-sig")
@@ -157,20 +257,7 @@ def load_yaml(path: str | Path) -> object:
         raise ConfigError(f"cannot read: {exc.strerror}", source=str(path)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError(f"not UTF-8 text (bad byte at offset {exc.start})", source=str(path)) from None
-    try:
-        data = yaml.load(text, Loader=StrictLoader)  # noqa: S506 - a SafeLoader subclass
-        json.dumps(data, default=str)  # a structure that contains itself (&a [*a]) fails here
-        return data
-    except ValueError:
-        raise ConfigError("not valid YAML: a recursive alias (a value that contains itself)",
-                          source=str(path)) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}",
-                          source=str(path)) from None
-    except RecursionError:
-        raise ConfigError("not valid YAML: nested too deeply", source=str(path)) from None
+    return loads_yaml(text, str(path))
 
 
 def jsonl_rows(path: str | Path, text: str | None = None) -> Iterator[tuple[int, object]]:
@@ -178,12 +265,7 @@ def jsonl_rows(path: str | Path, text: str | None = None) -> Iterator[tuple[int,
     already read). Lines are split on "\\n" only: U+2028 and friends may stand raw inside JSON
     strings. InputError names the line (and the record: its index among the rows) of bad JSON."""
     if text is None:
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise InputError(path, "no such file") from None
-        except UnicodeDecodeError as exc:
-            raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+        text = read_text(path)
     record = 0
     for lineno, line in enumerate(text.split("\n"), 1):
         if not line.strip():

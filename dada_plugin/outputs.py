@@ -195,6 +195,22 @@ class OwnedFolder:
         marker["dirs"] = sorted(set(marker["dirs"]) | set(creating))
         io.write_json(self.marker, marker)
 
+    def withdraw(self, files: Iterable[str] = (), remove_folder: bool = False) -> None:
+        """Undo :meth:`claim` for a folder that held nothing before this run and holds nothing of
+        value now: the given files of ours, our empty sub-folders, the marker, and the folder
+        (``remove_folder``: this run made it) if empty."""
+        for name in files:
+            with suppress(FileNotFoundError):
+                os.unlink(self.path / name)
+        for name in self.dirs:
+            with suppress(OSError):
+                os.rmdir(self.path / name)
+        with suppress(FileNotFoundError):
+            os.unlink(self.marker)
+        if remove_folder:
+            with suppress(OSError):
+                os.rmdir(self.path)
+
     def record(self, names: Iterable[str]) -> None:
         """Record what this run wrote outside a transaction: files by identity, sub-folders by
         name (those that exist)."""

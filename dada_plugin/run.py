@@ -41,6 +41,10 @@ from dataset_builders.settings import BuildSettings
 CHAIN_SET = {"train": ("base_model", "dataset", "output_dir", "prepared_path", "merge_base", "merge_t"),
              "merge": ("method", "model", "lora", "axolotl_config"),
              "eval": ("dataset",)}
+# axolotl keys the chain writes from those settings: train.overrides may not set them (the build's
+# data, the adapter the merge reads, the row limit)
+CHAIN_AXOLOTL_KEYS = ("base_model", "datasets", "output_dir", "dataset_prepared_path", "plugins",
+                      "dada_slerp_base", "dada_slerp_t", "dada_max_row_tokens", "dada_check_rows")
 
 
 class RunEval(EvalSettings):
@@ -67,6 +71,11 @@ class Recipe(Settings):
                     for key in keys if key in getattr(self, section).model_fields_set]
         if not self.data.input:
             problems.append("data.input: the Alpaca JSON/JSONL to build from is required")
+        problems += [f"train.overrides.{key}: set by the chain (the built data, the adapter the merge "
+                     "reads, the row limit), not here" for key in self.train.overrides if key in CHAIN_AXOLOTL_KEYS]
+        if self.eval.include_merge and "merge" in self.eval.models:
+            problems.append("eval.models.merge: the chain evaluates its own merge as 'merge'; name yours "
+                            "otherwise, or set eval.include_merge: false")
         if "sequence_len" in self.train.model_fields_set and self.train.sequence_len != self.data.max_tokens:
             problems.append(f"train.sequence_len ({self.train.sequence_len}) and data.max_tokens "
                             f"({self.data.max_tokens}) must agree: the sample limit is one number "
@@ -237,11 +246,31 @@ def select(steps: list[Step], only: list[str] | None = None, skip: list[str] | N
     return [n for n in names if (not only or n in only) and n not in (skip or [])]
 
 
+def check_steps(chain: Chain, selected: list[str]) -> None:
+    """What the selected steps need and the recipe lacks, refused before any step runs (a dry
+    run included): a step that could only fail later."""
+    from dataset_builders.rewrite import BACKENDS
+
+    r, problems = chain.r, []
+    if "eval-models" in selected and not chain.models_eval.models:
+        problems.append("eval-models: no model to evaluate (eval.models is empty and "
+                        "eval.include_merge is false); add eval.models or skip the step")
+    if "build" in selected:
+        backend = BACKENDS.get(r.data.backend)
+        if backend is not None and backend.needs_model and not r.data.model:
+            problems.append(f"data.model: required by the {r.data.backend!r} backend (build step)")
+        if r.data.backend == "openai" and not r.data.base_urls:
+            problems.append("data.base_urls: required by the 'openai' backend (build step)")
+    if problems:
+        raise ConfigError(problems, source="the recipe")
+
+
 def run_recipe(path: str | Path, *, only=None, skip=None, force: bool = False, dry_run: bool = False,
                echo=print) -> dict:
     chain = Chain(load_recipe(path))
     steps = chain.steps()
     selected = select(steps, only, skip)
+    check_steps(chain, selected)
     if dry_run:
         chosen = [s for s in steps if s.name in selected]
         for i, step in enumerate(chosen, 1):

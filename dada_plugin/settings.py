@@ -77,18 +77,22 @@ def _pairs(as_yaml: bool):
     """A click callback for ``NAME=VALUE`` options (``as_yaml``: each value read as YAML, as it
     would be in a recipe, so ``--set load_in_4bit=true`` is a boolean)."""
     def parse(ctx, param, values):
-        import yaml
+        from dada_plugin.errors import ConfigError
+        from dada_plugin.io import loads_yaml
 
         pairs = {}
         for value in values or ():
             key, sep, val = value.partition("=")
             if not sep or not key:
                 raise click.BadParameter(f"{value!r}: expected NAME=VALUE", ctx=ctx, param=param)
+            if key in pairs:  # a dict would keep the last one silently
+                raise click.BadParameter(f"{key!r} is given twice; names must be distinct", ctx=ctx,
+                                         param=param)
             try:
-                pairs[key] = yaml.safe_load(val) if as_yaml else val
-            except yaml.YAMLError as exc:
-                raise click.BadParameter(f"{value!r}: the value is not YAML ({getattr(exc, 'problem', exc)})",
-                                         ctx=ctx, param=param) from None
+                pairs[key] = loads_yaml(val, key) if as_yaml else val
+            except ConfigError as exc:
+                raise click.BadParameter(f"{value!r}: the value is not YAML ({exc})", ctx=ctx,
+                                         param=param) from None
         return pairs
     return parse
 

@@ -120,6 +120,8 @@ class FakeLLMServer:
 
             def do_GET(self):  # /v1/models, the pre-flight: faults apply as to a POST
                 fault = srv._next_fault()
+                with srv._lock:
+                    srv.auth_headers.append(self.headers.get("Authorization", ""))
                 if self._failed(fault):
                     return None
                 if self.path != "/v1/models":

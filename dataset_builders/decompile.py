@@ -20,12 +20,7 @@ def read_sequences(path: str | Path) -> list[tuple[int, str]]:
     """(line number, raw sequence) from JSONL rows with a ``text`` field, or plain text with one
     sequence per line. Blank lines are skipped."""
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 in JSON
-    except FileNotFoundError:
-        raise InputError(path, "no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    lines = io.read_text(path).split("\n")  # not splitlines(): U+2028 in JSON
     out = []
     for lineno, line in enumerate(lines, 1):
         if not line.strip():

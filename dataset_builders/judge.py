@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dataset_builders.records import Record, StageResult
 from dataset_builders.rewrite import Job, get_backend
@@ -77,18 +78,31 @@ def parse_verdict(text: str | None) -> tuple[str, str] | None:
     return data["verdict"], data["reason"].strip()
 
 
+def origin(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a URL, the port filled in for http and https."""
+    parts = urlsplit(url)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or {"http": 80, "https": 443}[parts.scheme]
+
+
 def judge_backend(options):
-    """The judge's client: the rewrite's options with the judge's model, endpoints and key."""
-    return get_backend("openai", options.model_copy(update={
-        "model": options.judge_model, "base_urls": options.judge_base_urls or options.base_urls,
+    """The judge's client: the rewrite's options with the judge's model, endpoints and key. The
+    rewrite's key goes only where the rewrite goes: a judge URL on another origin (scheme, host,
+    port) is called without a key unless --judge-api-key-env names one."""
+    urls = options.judge_base_urls or options.base_urls
+    backend = get_backend("openai", options.model_copy(update={
+        "model": options.judge_model, "base_urls": urls,
         "api_key_env": options.judge_api_key_env or options.api_key_env,
         "temperature": 0.0, "max_new_tokens": 256}))
+    given_for = {origin(u) for u in options.base_urls}
+    backend.send_key = bool(options.judge_api_key_env) or all(origin(u) in given_for for u in urls)
+    return backend
 
 
-def judge(records: list[Record], options, store: CompletionStore, progress: bool = True
+def judge(records: list[Record], options, store: CompletionStore, progress: bool = True, backend=None
           ) -> tuple[StageResult, dict]:
-    """Judge every record; returns the kept ones and the throughput figures."""
-    backend = judge_backend(options)
+    """Judge every record (through ``backend``, default :func:`judge_backend`); returns the kept
+    ones and the throughput figures."""
+    backend = backend or judge_backend(options)
     template = load_judge_prompt(options.judge_prompt)
     prefix = key_prefix(backend.identity(), template)
     jobs = [Job(cache_key(prefix, r.question, r.original_answer + "\0" + (r.answer or "")),
@@ -100,7 +114,8 @@ def judge(records: list[Record], options, store: CompletionStore, progress: bool
     pending = list(range(len(records)))
     for attempt in range(JUDGE_ATTEMPTS):
         done, figures = run_cached([jobs[i] for i in pending], [owners[i] for i in pending], backend,
-                                   store, desc=f"judge [{backend.describe()}]", progress=progress)
+                                   store, desc=f"judge [{backend.describe()}]", progress=progress,
+                                   before=None if backend.checked else lambda: backend.preflight("judge"))
         # the first round's figures, with every round's paid requests
         throughput = {**figures, **throughput, "requested": throughput.get("requested", 0) + figures["requested"]}
         unparsed = []

@@ -64,11 +64,7 @@ def record_id(index: int, raw: dict) -> str:
 
 
 def _decode(path: Path) -> str:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    text = io.read_text(path)
     if not text.strip():
         raise InputError(path, "empty file")
     return text
@@ -77,7 +73,7 @@ def _decode(path: Path) -> str:
 def _locate_json_error(path: Path, text: str, exc: json.JSONDecodeError) -> InputError:
     """Walk the list element by element (one comma between elements) to name the record a
     syntax error lies in, or right after."""
-    decoder = json.JSONDecoder()
+    decoder = io.JSON_DECODER
     ws = re.compile(r"\s*")
     pos = ws.match(text, text.index("[") + 1).end()
     index = 0
@@ -93,8 +89,8 @@ def _locate_json_error(path: Path, text: str, exc: json.JSONDecodeError) -> Inpu
         if pos < len(text) and text[pos] == "]":
             break  # a trailing comma after record `index`
         index += 1
-    return InputError(path, f"malformed JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})",
-                      record=index)
+    where = "" if isinstance(exc, io.DuplicateKey) else f" (line {exc.lineno}, column {exc.colno})"
+    return InputError(path, f"malformed JSON: {exc.msg}{where}", record=index)
 
 
 def _read_json(path: Path) -> list:

@@ -18,7 +18,7 @@ from dada_plugin import outputs
 from dada_plugin.errors import ResultError
 from dataset_builders import card
 from dataset_builders.clean import CLEAN_REASONS, clean
-from dataset_builders.judge import judge, load_judge_prompt
+from dataset_builders.judge import judge, judge_backend, load_judge_prompt
 from dataset_builders.load import load
 from dataset_builders.records import Record, Rejection, StageResult
 from dataset_builders.review import review_markdown
@@ -94,10 +94,10 @@ def retire_rejected(records: list[Record], jobs: list[Job], store: CompletionSto
 
 
 def rewrite(records: list[Record], backend, template: str, store: CompletionStore | None,
-            progress: bool = True, retry: Iterable[str] = (), checks: dict | None = None
-            ) -> tuple[StageResult, dict]:
+            progress: bool = True, retry: Iterable[str] = (), checks: dict | None = None,
+            before=None) -> tuple[StageResult, dict]:
     """Ask the backend for every record the store does not hold yet; each completion is in the
-    store before it is counted."""
+    store before it is counted (``before()``: the pre-flight, run before the first request)."""
     if not backend.cacheable:  # in-process and free: no prompt, key or store
         started = time.monotonic()
         answers: dict[str, Completion] = {}
@@ -112,7 +112,7 @@ def rewrite(records: list[Record], backend, template: str, store: CompletionStor
             for r in records]
     retried = retire_rejected(records, jobs, store, chunks, set(retry), checks) if retry and store else 0
     done, throughput = run_cached(jobs, [r.id for r in records], backend, store,
-                                  desc=f"rewrite [{backend.describe()}]", progress=progress)
+                                  desc=f"rewrite [{backend.describe()}]", progress=progress, before=before)
     throughput["retried_rejected"] = retried
     result = StageResult()
     for job, rec in zip(jobs, records):
@@ -180,13 +180,32 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     judging = bool(options.judge_model) and rewrites
     if judging:
         load_judge_prompt(options.judge_prompt)  # a bad prompt file stops the run before any request
+    judge_client = judge_backend(options) if judging else None
+
+    def preflight() -> None:
+        """Every endpoint the run will use answers before its first paid request: a dead judge
+        is not found after every rewrite was paid for."""
+        backend.preflight()
+        if judge_client is not None:
+            judge_client.preflight("judge")
+
     stored = backend.cacheable or judging
+    created = not outdir.exists()
+    fresh = created or not any(outdir.iterdir())
     folder.claim(creating=("cache",) if stored else (), inputs=(input_path, options.style_prompt,
                                                                 options.judge_prompt))
     store = CompletionStore(outdir / "cache" / STORE_NAME) if stored else None
+
+    def withdraw_unless_paid(paid: int) -> None:
+        """A run that stops with nothing paid for leaves no trace in a folder that was empty."""
+        if fresh and not paid:
+            folder.withdraw([f"cache/{STORE_NAME}{end}" for end in ("", "-wal", "-shm", "-journal")],
+                            remove_folder=created)
+
+    failed = True
     try:
         rewritten, throughput = rewrite(records, backend, template, store if backend.cacheable else None,
-                                        options.progress, options.retry_rejected, checks)
+                                        options.progress, options.retry_rejected, checks, preflight)
         stages["rewrite"] = _stage_stats(len(records), rewritten)
         cleaned = clean(rewritten.kept, rewritten=rewrites, **checks)
         answers = {r.id: r.answer for r in cleaned.kept}
@@ -196,11 +215,15 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
                                             for i, kind, text in cleaned.cuts[:CUT_EXAMPLES]]}
         judged = cleaned
         if judging:
-            judged, throughput["judge"] = judge(cleaned.kept, options, store, options.progress)
+            judged, throughput["judge"] = judge(cleaned.kept, options, store, options.progress, judge_client)
             stages["judge"] = _stage_stats(len(cleaned.kept), judged)
+        failed = False
     finally:
+        paid = len(store) if store is not None else 0
         if store is not None:
             store.close()
+        if failed:
+            withdraw_unless_paid(paid)
     compile_records(judged.kept, tokenizer)
     filtered = filter_length(judged.kept, options.max_tokens)
     stages["filter"] = _stage_stats(len(judged.kept), filtered)
@@ -220,7 +243,11 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         "outputs": [n for n in OUTPUTS if (n != "dada.parquet" or "parquet" in options.formats)
                     and (n != "grades.png" or (grades and histogram_available()))],
     }
-    check_result(stats, rejected, options.max_failed_share)
+    try:
+        check_result(stats, rejected, options.max_failed_share, paid)
+    except ResultError:
+        withdraw_unless_paid(paid)
+        raise
     with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
         tx.write_jsonl("dada.jsonl", (r.output_row() for r in kept))
         if "parquet" in options.formats:
@@ -256,19 +283,22 @@ def parquet_copy(rows: list[dict], fh) -> None:
             datasets.enable_progress_bars()
 
 
-def check_result(stats: dict, rejected: list[Rejection], max_failed_share: float) -> None:
+def check_result(stats: dict, rejected: list[Rejection], max_failed_share: float, paid: int = 0) -> None:
     """ResultError when the build kept nothing or too many records failed at the backend. Then
     nothing is written (the outputs of an earlier run stay as they were); every rewrite that
     came back is in the store, so a rerun asks only for the rest."""
-    failed = sum(stats["stages"][name]["rejected"].get("backend_error", 0) for name in ("rewrite", "judge")
-                 if name in stats["stages"])
-    asked = sum(stats["stages"][name]["in"] for name in ("rewrite", "judge") if name in stats["stages"])
-    after = "nothing written (earlier outputs are kept); rerun to ask only for what is missing"
-    if asked and failed / asked > max_failed_share:
-        last = next((r.detail for r in reversed(rejected) if r.reason == "backend_error"), "")
-        what = "rewrites and verdicts" if "judge" in stats["stages"] else "rewrites"
-        raise ResultError(f"{failed} of {asked} {what} failed at the backend (more than "
-                          f"{max_failed_share:.0%}; last error: {last}); {after}")
+    after = "nothing written (earlier outputs are kept); " + (
+        "rerun to ask only for what is missing" if paid else "nothing was stored")
+    # the share holds for the rewrites and for the verdicts each: verdicts that came back must
+    # not hide rewrites that did not
+    for name, what in (("rewrite", "rewrites"), ("judge", "verdicts")):
+        stage = stats["stages"].get(name)
+        failed = stage["rejected"].get("backend_error", 0) if stage else 0
+        if stage and stage["in"] and failed / stage["in"] > max_failed_share:
+            last = next((r.detail for r in reversed(rejected)
+                         if r.reason == "backend_error" and r.stage == name), "")
+            raise ResultError(f"{failed} of {stage['in']} {what} failed at the backend (more than "
+                              f"{max_failed_share:.0%}; last error: {last}); {after}")
     if stats["kept"] == 0:
         reasons = Counter(r.reason for r in rejected).most_common()
         why = ", ".join(f"{reason} {n}" for reason, n in reasons) or "none"

@@ -171,14 +171,17 @@ class GroupWriter:
 
 
 def run_cached(jobs: list[Job], owners: list[str], backend, store: CompletionStore | None, *,
-               desc: str, progress: bool = True) -> tuple[dict[str, Completion], dict]:
+               desc: str, progress: bool = True, before=None) -> tuple[dict[str, Completion], dict]:
     """Complete every job whose key the store does not hold yet (duplicates once), with a
     progress bar (rate, ETA). Answered completions are committed before they are counted;
-    returns ``{key: completion}`` for all jobs and throughput figures."""
+    returns ``{key: completion}`` for all jobs and throughput figures. ``before()`` runs once
+    before the first request, only when there is one to make (the pre-flight checks)."""
     from tqdm import tqdm
 
     done: dict[str, Completion] = store.get_many([j.key for j in jobs]) if store is not None else {}
     todo = list({j.key: j for j in jobs if j.key not in done}.values())
+    if todo and before is not None:
+        before()
     owner = dict(zip((j.key for j in jobs), owners)) if store is not None else {}
     bar = tqdm(total=len(jobs), initial=len(jobs) - len(todo), unit="rec", dynamic_ncols=True,
                desc=desc, disable=not progress or not todo)

@@ -184,3 +184,28 @@ def test_printed_commands_do_what_the_steps_did(tmp_path, alpaca_path):
     cfg = yaml.safe_load((chain / "train" / "dada.yml").read_text())
     assert (cfg["lora_r"], cfg["hub_model_id"], cfg["seed"], cfg["wandb_name"]) == (64, "yes", "42", "run: one")
     assert not (chain / "eval" / "dataset" / "charts").exists()  # the recipe's eval settings apply
+
+
+def test_recipes_that_could_only_fail_later_are_refused_up_front(tmp_path):
+    """Keys the chain owns set through train.overrides, a merge entry the chain would replace,
+    eval-models with nothing to evaluate, an openai build with no model or URL: refused before
+    any step, a dry run included, naming the key."""
+    owned = write_recipe(tmp_path, train={"overrides": {"output_dir": "/tmp/x", "datasets": [{"path": "/etc/passwd"}],
+                                                        "lora_dropout": 0.1}},
+                         eval={"models": {"merge": "http://h/v1"}})
+    result = CliRunner().invoke(dada, ["run", str(owned), "--dry-run"])
+    assert result.exit_code == 1
+    for key in ("train.overrides.output_dir", "train.overrides.datasets", "eval.models.merge"):
+        assert key in result.output
+    assert "lora_dropout" not in result.output
+    later = write_recipe(tmp_path, data={"input": "a.json", "backend": "openai"}, eval={"include_merge": False})
+    result = CliRunner().invoke(dada, ["run", str(later), "--dry-run"])
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: the recipe: invalid configuration:\n"
+        "  - eval-models: no model to evaluate (eval.models is empty and eval.include_merge is false); add "
+        "eval.models or skip the step\n"
+        "  - data.model: required by the 'openai' backend (build step)\n"
+        "  - data.base_urls: required by the 'openai' backend (build step)\n")
+    skipped = CliRunner().invoke(dada, ["run", str(later), "--dry-run", "--skip", "build,eval-models"])
+    assert skipped.exit_code == 0, skipped.output

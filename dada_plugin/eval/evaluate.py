@@ -38,12 +38,12 @@ def evaluate(settings: EvalSettings, output: str | Path) -> dict:
     if not settings.models:
         raise ConfigError("give either --dataset or at least one --model")
     prompts = prompt_set(settings)
-    folder = claim_folder(output, settings.force, {"prompts": settings.prompts}, creating=("cache",))
     client = settings.model_dump(include=set(ClientOptions.model_fields))
     client["batch_size"] = settings.batch_size or min(len(prompts), MAX_BATCH)
+    options = ClientOptions(**client)  # checked before the folder is claimed
+    folder = claim_folder(output, settings.force, {"prompts": settings.prompts}, creating=("cache",))
     try:
         return compare_models([f"{k}={v}" for k, v in settings.models.items()], prompts, output,
-                              ClientOptions(**client), progress=settings.progress, title=settings.title,
-                              **report)
+                              options, progress=settings.progress, title=settings.title, **report)
     finally:
         folder.record(REPORT_FILES + REPORT_DIRS)

@@ -14,7 +14,7 @@ from dada_plugin.data import sample_path
 from dada_plugin.errors import BackendError, ConfigError, InputError, ResultError
 from dada_plugin.eval.lists import benchmark_prompts
 from dada_plugin.eval.report import write_report
-from dada_plugin.io import loads_json
+from dada_plugin.io import loads_json, read_text
 from dada_plugin.llamacpp.serve import serve_gguf
 from dataset_builders.load import load
 from dataset_builders.rewrite import BackendOptions, Job, get_backend
@@ -65,12 +65,7 @@ def default_prompts(n_slop: int = N_SLOP_PROMPTS, n_alpaca: int = N_ALPACA_PROMP
 def read_prompts(path: str | Path) -> list[str]:
     """A JSON list of strings, or a text file with one prompt per line."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise InputError(path, f"cannot read: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    text = read_text(path)
     if text.lstrip().startswith("["):
         try:
             prompts = loads_json(text)
@@ -78,8 +73,11 @@ def read_prompts(path: str | Path) -> list[str]:
             raise InputError(path, f"malformed JSON: {exc.msg}", line=exc.lineno) from None
         if not isinstance(prompts, list) or not all(isinstance(p, str) for p in prompts):
             raise InputError(path, "a prompt list must hold strings only")
-        return prompts
-    return [line for line in text.split("\n") if line.strip()]
+    else:
+        prompts = [line for line in text.split("\n") if line.strip()]
+    if not any(p.strip() for p in prompts):
+        raise InputError(path, "no prompts (a JSON list of strings, or one prompt per line)")
+    return prompts
 
 
 def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,

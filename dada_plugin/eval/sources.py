@@ -22,7 +22,7 @@ from pathlib import Path
 
 from dada_plugin.errors import InputError
 from dada_plugin.eval import Sample
-from dada_plugin.io import jsonl_rows, loads_json
+from dada_plugin.io import jsonl_rows, loads_json, read_text
 
 TEXT_FIELDS = ("text", "output", "answer")
 PROMPT_FIELDS = ("prompt", "question", "instruction")
@@ -113,12 +113,7 @@ def read_source(path: str | Path, *, min_chars: int | None = None) -> Source:
     ``min_chars``: keep only outputs longer than this; default 300 for slop-score result files
     (the leaderboard's rule), 0 otherwise."""
     path = Path(path)
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise InputError(path, "no such file") from exc
-    except UnicodeDecodeError as exc:
-        raise InputError(path, f"not UTF-8 text ({exc.reason})") from exc
+    raw = read_text(path)
     stripped = raw.lstrip()
     if path.suffix == ".jsonl":
         fmt, columns = _rows_to_columns(path, _jsonl(path, raw))

@@ -8,6 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dada_plugin.errors import ConfigError
+from dada_plugin.io import loads_yaml
 from dada_plugin.mergekit.config import referenced_models
 from dada_plugin.mergekit.models import path_kind, paths, read_config
 
@@ -102,14 +104,14 @@ def redact(text: str) -> str:
 
     lined = _redact_lines(text)
     try:
-        data = yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError):
+        data = loads_yaml(text, "the config")
+    except ConfigError:
         return lined  # not YAML (a fragment): the line pass is all there is
     clean = _scrub(data, frozenset(_secrets(data, set())))
     try:
-        if yaml.safe_load(lined) == clean:
+        if loads_yaml(lined, "the config") == clean:
             return lined
-    except (yaml.YAMLError, RecursionError):
+    except ConfigError:
         pass
     return yaml.safe_dump(clean, sort_keys=False)
 
@@ -165,12 +167,10 @@ def _card_data(folder: str | Path | None):
 def training_data(axolotl_yaml: str | None) -> tuple[str | None, list[str], str | None]:
     """(licence, Hub dataset ids, name) of the data the adapter was trained on, read from the
     dada build card beside the axolotl config's first dataset; (None, [], None) when unknown."""
-    import yaml
-
     try:
-        cfg = yaml.safe_load(axolotl_yaml) if axolotl_yaml else None
+        cfg = loads_yaml(axolotl_yaml, "the axolotl config") if axolotl_yaml else None
         data_path = cfg["datasets"][0]["path"]
-    except (yaml.YAMLError, TypeError, KeyError, IndexError):
+    except (ConfigError, TypeError, KeyError, IndexError):
         return None, [], None
     data = _card_data(Path(str(data_path)).parent)
     if data is None:

@@ -114,6 +114,12 @@ def _dead_error(endpoints: list[_Endpoint], what: str) -> BackendError:
 @register("openai")
 class OpenAIBackend(Backend):
     needs_model = True
+    _live: list[str] | None = None
+
+    @property
+    def checked(self) -> bool:
+        """A pre-flight was done and the next run will use it."""
+        return self._live is not None
 
     def __init__(self, options):
         super().__init__(options)
@@ -135,6 +141,29 @@ class OpenAIBackend(Backend):
     def complete(self, jobs, on_result) -> None:
         asyncio.run(self._run(list(jobs), on_result))
 
+    def preflight(self, role: str | None = None) -> None:
+        """The pre-flight ``GET /models`` of every endpoint now (the run then skips its own);
+        ``role`` ("judge") heads the error."""
+        async def probe():
+            async with self._client(len(self.options.base_urls)) as client:
+                endpoints = [_Endpoint(url) for url in self.options.base_urls]
+                try:
+                    self._live = [ep.url for ep in await self._preflight(client, endpoints)]
+                except BackendError as exc:
+                    raise BackendError(f"{role}: {exc}" if role else str(exc)) from None
+
+        asyncio.run(probe())
+
+    def _client(self, n_workers: int):
+        import httpx
+
+        o = self.options
+        key = os.environ.get(o.api_key_env, "") if self.send_key else ""
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        limits = httpx.Limits(max_connections=n_workers, max_keepalive_connections=n_workers)
+        timeout = httpx.Timeout(o.timeout, connect=min(o.timeout, CONNECT_TIMEOUT))
+        return httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits)
+
     async def _run(self, jobs: list[Job], on_result) -> None:
         """A pre-flight ``GET /models`` per endpoint first (an endpoint that never answers is left
         out; none answering stops the run), then one shared queue, ``concurrency`` workers per live
@@ -143,8 +172,6 @@ class OpenAIBackend(Backend):
         every endpoint has failed ``max_consecutive_failures`` times in a row with no answer for
         a while, the circuit breaker stops the run. A fatal answer stops new requests; those in
         flight finish and are delivered, then it raises."""
-        import httpx
-
         o = self.options
         if not jobs:
             return
@@ -154,13 +181,11 @@ class OpenAIBackend(Backend):
         endpoints = [_Endpoint(url) for url in o.base_urls]
         run = _RunState(left=len(jobs), queue=queue, n_workers=o.concurrency * len(endpoints),
                         on_result=on_result)
-        key = os.environ.get(o.api_key_env, "")
-        headers = {"Authorization": f"Bearer {key}"} if key else {}
-        limits = httpx.Limits(max_connections=run.n_workers, max_keepalive_connections=run.n_workers)
-        timeout = httpx.Timeout(o.timeout, connect=min(o.timeout, CONNECT_TIMEOUT))
-        async with httpx.AsyncClient(headers=headers, timeout=timeout, limits=limits) as client:
+        checked, self._live = self._live, None  # a pre-flight done just before: not again
+        async with self._client(run.n_workers) as client:
             try:
-                live = await self._preflight(client, endpoints)
+                live = ([ep for ep in endpoints if ep.url in checked] if checked
+                        else await self._preflight(client, endpoints))
                 workers = [asyncio.create_task(self._worker(client, ep, run, live))
                            for ep in live for _ in range(o.concurrency)]
                 try:

@@ -115,6 +115,12 @@ class Backend:
     # called when a server stops answering (a dropped connection): raises BackendError naming
     # the cause when the server is known to be dead (a llama.cpp server dada started)
     watch: Callable[[], None] | None = None
+    send_key = True  # False: no API key goes to these endpoints (a judge on another host)
+    checked = False  # a pre-flight was done (the next run skips its own)
+
+    def preflight(self, role: str | None = None) -> None:
+        """Check, before any paid request, that the backend can be reached (BackendError naming
+        ``role`` when not); nothing to check for an offline backend."""
 
     def __init__(self, options: BackendOptions):
         if self.needs_model and not options.model:

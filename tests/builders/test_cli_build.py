@@ -294,3 +294,32 @@ def test_review_sample_is_seeded_and_shows_rejects(alpaca_path, tmp_path):
     assert len(shown) == 5 and set(shown) <= kept
     assert "## filter: too_long (24)" in a and "## load: nooutput (1)" in a
     assert a.count("### ") == 3 + 1  # the first three too_long, the one nooutput
+
+
+def test_decompile_refuses_duplicate_keys_and_reads_a_bom(tmp_path):
+    src = tmp_path / "seq.jsonl"
+    src.write_bytes("\ufeff".encode() + b'{"text": "<s>[INST] q [/INST] a</s>"}\n')
+    result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(tmp_path / "pairs.jsonl")])
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "pairs.jsonl").read_text()) == {"instruction": "q", "input": "", "output": "a"}
+    src.write_text('{"text": "<s>[INST] q [/INST] a</s>", "text": "<s>[INST] q [/INST] b</s>"}\n')
+    result = CliRunner().invoke(dada, ["decompile", str(src), "-o", str(tmp_path / "other.jsonl")])
+    assert result.exit_code == 1
+    assert f"{src}, line 1: malformed JSON: duplicate key 'text'" in result.output
+    assert not (tmp_path / "other.jsonl").exists()
+
+
+def test_a_failed_build_that_paid_nothing_leaves_nothing(alpaca_path, tmp_path):
+    """Nothing kept with the offline rewriter: one error, no folder, no ".dada.json", no cache,
+    and no advice to rerun for what is missing (nothing was stored)."""
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "heuristic",
+                                       "--max-tokens", "8", "--no-progress"])
+    assert result.exit_code == 1
+    assert "no record was kept" in result.output and "nothing was stored" in result.output
+    assert "rerun to ask" not in result.output
+    assert not out.exists()
+    out.mkdir()  # a folder the user made: left, empty, as it was
+    assert CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "heuristic",
+                                     "--max-tokens", "8", "--no-progress"]).exit_code == 1
+    assert out.is_dir() and list(out.iterdir()) == []

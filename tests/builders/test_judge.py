@@ -96,7 +96,7 @@ def test_judge_outages_count_against_the_failed_share_and_every_request_is_count
     with FakeLLMServer(faults=[None] + ["500", None] * 3) as srv:  # the first: the pre-flight GET
         result = CliRunner().invoke(dada, [*args, "--judge-base-url", srv.url])
     assert result.exit_code == 1
-    assert "3 of 12 rewrites and verdicts failed at the backend" in result.output and not out.joinpath("dada.jsonl").exists()
+    assert "3 of 6 verdicts failed at the backend" in result.output and not out.joinpath("dada.jsonl").exists()
 
     def garbled(messages):
         return "fine" if "(0)" in messages[-1]["content"] else '{"verdict": "faithful", "reason": "ok"}'
@@ -117,3 +117,76 @@ def test_judge_settings_are_checked_before_any_work(tmp_path):
                                        "--backend", "none", "--judge-base-url", "http://127.0.0.1:9/v1"])
     assert result.exit_code == 1 and "--backend none rewrites nothing" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_verdicts_do_not_dilute_failed_rewrites(tmp_path):
+    """3 of 10 rewrites fail at the backend: over --max-failed-share (20 %) whether or not a judge
+    gave 7 verdicts besides (the share holds for rewrites and verdicts each, not their sum)."""
+    rows = [{"instruction": f"Why do dogs bark? ({i})", "input": "",
+             "output": f"Dogs bark to warn, to greet and to ask for things ({i})."} for i in range(10)]
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(rows))
+
+    def reply(messages):
+        if "verdict" in messages[0]["content"].lower() or "verdict" in messages[-1]["content"].lower():
+            return '{"verdict": "faithful", "reason": "ok"}'
+        return "Dogs bark to say hi!"
+
+    for judged in (False, True):
+        out = tmp_path / f"out-{judged}"
+        # the pre-flight GET, then 10 rewrites at concurrency 1: the 2nd, 5th and 8th fail
+        faults = [None] + [None, "500", None, None, "500", None, None, "500", None, None]
+        with FakeLLMServer(faults=faults, reply=reply) as srv:
+            args = ["build", str(src), "-o", str(out), "--no-progress", "--backend", "openai", "--model", "m",
+                    "--base-url", srv.url, "--max-retries", "0", "--concurrency", "1",
+                    "--fact-check", "off", "--no-style-check"]
+            result = CliRunner().invoke(dada, args + (["--judge-model", "j"] if judged else []))
+        assert result.exit_code == 1, result.output
+        assert "3 of 10 rewrites failed at the backend (more than 20%" in result.output
+        assert not (out / "dada.jsonl").exists()
+
+
+FAITHFUL = '{"verdict": "faithful", "reason": "ok"}'
+
+
+def _judge_build(tmp_path, rewrite_url, *extra, name="out"):
+    src = tmp_path / "a.json"
+    src.write_text(json.dumps(ROWS[:2]))
+    return CliRunner().invoke(dada, ["build", str(src), "-o", str(tmp_path / name), "--no-progress",
+                                     "--backend", "openai", "--model", "m", "--base-url", rewrite_url,
+                                     "--judge-model", "j", "--fact-check", "off", "--no-style-check", *extra])
+
+
+def test_the_rewrite_key_goes_only_to_the_rewrite_origin(tmp_path, monkeypatch):
+    """A judge on another origin (here another port) gets no key, pre-flight included, unless
+    --judge-api-key-env names one; a judge on the rewrite's origin gets the rewrite's key."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-rewrite")
+    monkeypatch.setenv("JUDGE_KEY", "sk-judge")
+    with FakeLLMServer() as rewriter, FakeLLMServer(reply=lambda m: FAITHFUL) as other:
+        result = _judge_build(tmp_path, rewriter.url, "--judge-base-url", other.url)
+        assert result.exit_code == 0, result.output
+        assert set(rewriter.auth_headers) == {"Bearer sk-rewrite"}
+        assert other.auth_headers and set(other.auth_headers) == {""}  # GET and POSTs: no key
+        other.auth_headers.clear()
+        result = _judge_build(tmp_path, rewriter.url, "--judge-base-url", other.url, "--judge-api-key-env",
+                              "JUDGE_KEY", name="out2")
+        assert result.exit_code == 0, result.output
+        assert set(other.auth_headers) == {"Bearer sk-judge"}
+    with FakeLLMServer(reply=lambda m: FAITHFUL if "verdict" in json.dumps(m) else "Cats purr!") as both:
+        same_origin = both.url.replace("/v1", "/v1/")  # the same scheme, host and port
+        result = _judge_build(tmp_path, both.url, "--judge-base-url", same_origin, name="out3")
+        assert result.exit_code == 0, result.output
+        assert set(both.auth_headers) == {"Bearer sk-rewrite"}
+
+
+def test_a_dead_judge_is_found_before_the_first_paid_rewrite(tmp_path):
+    from dada_plugin.llamacpp.serve import free_port
+
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with FakeLLMServer() as rewriter:
+        result = _judge_build(tmp_path, rewriter.url, "--judge-base-url", dead, "--backoff", "0.01")
+        assert rewriter.bodies == []  # not one rewrite asked for (paid)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"Error: judge: no endpoint answered 3 pre-flight requests: {dead} "
+                                    "(connection error"), result.output
+    assert not (tmp_path / "out").exists()  # nothing paid, nothing left behind

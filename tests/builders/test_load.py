@@ -81,6 +81,10 @@ BAD = [
     ("surrogate.json", b'[{"instruction": "a\\ud800", "input": "", "output": "b"}]',
      "record 0: 'instruction' holds an unpaired surrogate"),
     ("notobj.json", b'[["a", "b", "c"]]', "record 0: a record must be an object"),
+    ("dupkey.json", b'[{"instruction": "a", "input": "", "output": "b"}, {"instruction": "c", "input": "", '
+                    b'"output": "right", "output": "wrong"}]', "record 1: malformed JSON: duplicate key 'output'"),
+    ("dupkey.jsonl", b'{"instruction": "a", "input": "", "output": "b"}\n{"instruction": "c", "instruction": "d", '
+                     b'"input": "", "output": "e"}\n', "record 1, line 2: malformed JSON: duplicate key 'instruction'"),
 ]
 
 

@@ -171,3 +171,20 @@ def test_slop_chart_ranks_the_inputs(tmp_path):
                              "since); pass --force to replace it\n")
     assert chart.read_bytes() == before
     assert run("slop", str(path), "--chart", str(chart), "--force").exit_code == 0
+
+
+def test_eval_reads_a_bom_and_refuses_empty_prompts_and_twice_named_models(dada_jsonl, tmp_path):
+    bom = tmp_path / "bom.jsonl"
+    bom.write_bytes("\ufeff".encode() + dada_jsonl.read_bytes())
+    result = run("eval", "--dataset", str(bom), "-o", str(tmp_path / "r"), "--bootstrap", "5", "--no-charts")
+    assert result.exit_code == 0, result.output
+    empty = tmp_path / "prompts.txt"
+    empty.write_text("\n  \n")
+    out = tmp_path / "models"
+    result = run("eval", "-o", str(out), "--model", "a=http://127.0.0.1:9/v1", "--prompts", str(empty))
+    assert result.exit_code == 1
+    assert f"{empty}: no prompts" in result.output
+    assert not out.exists()  # no stray .dada.json
+    result = run("eval", "-o", str(out), "--model", "base=http://127.0.0.1:9/v1", "--model", "base=x.gguf")
+    assert result.exit_code == 2 and "'base' is given twice; names must be distinct" in result.output
+    assert not out.exists()

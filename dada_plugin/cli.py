@@ -51,6 +51,8 @@ class DadaGroup(click.Group):
         return getattr(importlib.import_module(module), attr)
 
     def invoke(self, ctx):
+        from dada_plugin.outputs import release_locks
+
         try:
             return super().invoke(ctx)
         except DadaError as exc:
@@ -69,6 +71,8 @@ class DadaGroup(click.Group):
                     f"invalid {title}:\n" + "\n".join(f"  {line}" for line in validation_lines(exc))
                 ) from exc
             raise
+        finally:
+            release_locks()  # the command is over: its output folders are free again
 
 
 @click.group(cls=DadaGroup, context_settings=CONTEXT_SETTINGS)

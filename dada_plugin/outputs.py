@@ -25,6 +25,64 @@ from dada_plugin import io
 from dada_plugin.errors import InputError
 
 MARKER = ".dada.json"
+LOCK = ".dada.lock"  # one writer per output folder: an flock on this file, held while a command writes
+_HELD: dict[str, list] = {}  # locks this process holds: lock file's realpath -> [fd, {holder tokens}]
+
+
+def lock_folder(path: Path, owner: object, name: str = LOCK):
+    """Take the exclusive lock of the folder ``path`` (an flock on ``path/name``) for as long as
+    ``owner`` lives, or InputError naming the pid of the dada run that holds it. The OS releases
+    it when the process dies, however it dies; a second holder in the same process shares it.
+    The lock file is removed when the last holder lets go. Returns the release (a callable, for
+    letting go earlier)."""
+    import fcntl
+    import weakref
+
+    lock = os.path.realpath(path / name)
+    if lock not in _HELD:
+        while True:
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, io.file_mode())
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+                os.close(fd)
+                raise InputError(path, f"another dada run (pid {pid}) is writing this folder; wait for it "
+                                       "to finish or choose another folder") from None
+            try:  # the file a finishing holder removed is no lock: take the one now there
+                if os.stat(lock).st_ino == os.fstat(fd).st_ino:
+                    break
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        _HELD[lock] = [fd, set()]
+    token = object()
+    _HELD[lock][1].add(token)
+    return weakref.finalize(owner, _unlock, lock, token)
+
+
+def _unlock(lock: str, token: object | None = None) -> None:
+    """A holder lets go (``token`` None: all of them); the last one removes and closes the file."""
+    held = _HELD.get(lock)
+    if held is None:
+        return
+    if token is None:
+        held[1].clear()
+    else:
+        held[1].discard(token)
+    if not held[1]:
+        del _HELD[lock]
+        with suppress(OSError):
+            os.unlink(lock)  # while still held: nobody takes a lock on a removed file
+        os.close(held[0])
+
+
+def release_locks() -> None:
+    """Let go of every folder lock this process holds (a command has finished)."""
+    for lock in list(_HELD):
+        _unlock(lock)
 
 
 def identity(path: str | Path) -> list[int]:
@@ -165,7 +223,7 @@ class OwnedFolder:
         marker = self._read_marker()
         try:  # a marker that is not ours (another command's, damaged, the user's) is foreign
             entries = [e for e in os.listdir(self.path)
-                       if not (marker is not None and (e == MARKER or self._leftover(e)))]
+                       if e != LOCK and not (marker is not None and (e == MARKER or self._leftover(e)))]
         except OSError as exc:
             raise InputError(self.path, f"cannot read the folder: {exc.strerror}") from None
         if entries and marker is None and not self.force:
@@ -184,6 +242,8 @@ class OwnedFolder:
     def claim(self, creating: Iterable[str] = (), inputs: Iterable = ()) -> None:
         """Create the folder, mark it ours, record the sub-folders this run is about to create
         (``creating``), and remove temporary files a killed run of ours left (never an input)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._release = lock_folder(self.path, self)  # before anything is removed or written, or any request
         marker = self._read_marker()
         if marker is not None:
             for entry in os.listdir(self.path):
@@ -207,6 +267,8 @@ class OwnedFolder:
                 os.rmdir(self.path / name)
         with suppress(FileNotFoundError):
             os.unlink(self.marker)
+        if getattr(self, "_release", None) is not None:
+            self._release()  # the lock file goes with it
         if remove_folder:
             with suppress(OSError):
                 os.rmdir(self.path)

@@ -202,12 +202,14 @@ def alpaca_record(path, index: int, row, fields: Fields = Fields()) -> tuple[dic
         raise InputError(path, f"a record must be an object, not {type(row).__name__}", record=index)
     if fields.instruction not in row:
         chat = next((k for k in CHAT_KEYS if k in row), None)
-        if chat and fields == Fields():
-            return _chat_pair(path, index, chat, row[chat])
+        if chat and fields.instruction == Fields.instruction and fields.output == Fields.output:
+            return _chat_pair(path, index, chat, row[chat])  # --input-field means nothing to a chat row
         columns = ", ".join(map(str, list(row)[:8])) or "none"
-        raise InputError(path, f"missing key {fields.instruction!r} (its keys: {columns}; name yours with "
-                               "--instruction-field/--input-field/--output-field, or give "
-                               "messages/conversations rows)", record=index)
+        hint = (f"a {chat} row is read as a chat only without --instruction-field/--output-field" if chat
+                else "name yours with --instruction-field/--input-field/--output-field, or give "
+                     "messages/conversations rows")
+        raise InputError(path, f"missing key {fields.instruction!r} (its keys: {columns}; {hint})",
+                         record=index)
     out = {}
     for part, key in (("instruction", fields.instruction), ("input", fields.input), ("output", fields.output)):
         if key is None:

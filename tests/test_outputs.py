@@ -8,7 +8,7 @@ from click.testing import CliRunner
 
 from dada_plugin.cli import dada
 from dada_plugin.errors import InputError
-from dada_plugin.outputs import MARKER, OwnedFolder, check_whole, mark_all, refuse_inputs
+from dada_plugin.outputs import LOCK, MARKER, OwnedFolder, check_whole, mark_all, refuse_inputs
 
 SMALL = [{"instruction": f"Say {i}.", "input": "", "output": f"{i}."} for i in range(5)]
 
@@ -115,7 +115,7 @@ def test_transaction_leaves_old_outputs_when_a_write_fails(tmp_path):
             tx.write_text("a.txt", "new a")
             tx.write_jsonl("b.txt", rows())
     assert (tmp_path / "o" / "a.txt").read_text() == "old a"
-    assert sorted(os.listdir(tmp_path / "o")) == [MARKER, "a.txt", "b.txt"]
+    assert sorted(os.listdir(tmp_path / "o")) == [MARKER, LOCK, "a.txt", "b.txt"]  # held while it writes
     folder.check()  # still recognised as ours
 
 
@@ -132,7 +132,7 @@ def test_claim_removes_only_its_own_leftover_temp_files(tmp_path):
     (tmp_path / ".a.txt.k2j3abcd.tmp").write_text("half, left by a killed run of ours")
     folder.check()
     folder.claim()
-    assert sorted(os.listdir(tmp_path)) == [".a.txt.notes.tmp", MARKER]
+    assert sorted(os.listdir(tmp_path)) == [".a.txt.notes.tmp", MARKER, LOCK]
 
 
 def test_refuse_inputs_for_folders(tmp_path):
@@ -228,3 +228,35 @@ def test_check_whole_refuses_symlinks_and_folders_it_did_not_make(tmp_path):
     (out / "link").symlink_to(tmp_path)
     with pytest.raises(InputError, match="link; move them away"):
         check_whole(out, "dada merge", force=True)
+
+
+@pytest.mark.slow
+def test_one_writer_per_output_folder(small, tmp_path):
+    """A second build into a folder a running build writes fails at once, naming the first's
+    pid, before it asks for anything; the first finishes with its own rows. The lock file goes
+    when the run ends (and the OS frees the lock if the run is killed)."""
+    import subprocess
+    import sys
+    import time
+
+    from dada_plugin.offline import offline_env
+    from dada_plugin.testing import FakeLLMServer
+
+    out = tmp_path / "out"
+    with FakeLLMServer(latency=2.0) as srv:  # 5 records x 2 s: the first is still writing
+        args = [sys.executable, "-m", "dada_plugin.cli", "build", str(small), "-o", str(out), "--backend",
+                "openai", "--model", "m", "--base-url", srv.url, "--concurrency", "1", "--no-progress"]
+        first = subprocess.Popen(args, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while srv.answered < 1 and first.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        asked = srv.requests
+        second = subprocess.run(args, env=offline_env(), capture_output=True, text=True, timeout=120)
+        assert srv.requests - asked <= 1  # the second asked for nothing (the first's next request at most)
+        assert first.wait(timeout=120) == 0, first.stderr.read()
+    assert second.returncode == 1
+    assert second.stderr.strip() == (f"Error: {out}: another dada run (pid {first.pid}) is writing this "
+                                     "folder; wait for it to finish or choose another folder")
+    rows = (out / "dada.jsonl").read_text().splitlines()
+    assert len(rows) == json.loads((out / "stats.json").read_text())["kept"] > 0
+    assert not (out / LOCK).exists()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from dada_plugin.errors import ConfigError
-from dada_plugin.eval.generate import compare_models, default_prompts, read_prompts
+from dada_plugin.eval.generate import compare_models, default_prompts, parse_model, read_prompts
 from dada_plugin.eval.report import REPORT_DIRS, REPORT_FILES, claim_folder, write_report
 from dada_plugin.eval.settings import MAX_BATCH, EvalSettings
 from dada_plugin.eval.sources import read_source
@@ -40,10 +40,13 @@ def evaluate(settings: EvalSettings, output: str | Path) -> dict:
     prompts = prompt_set(settings)
     client = settings.model_dump(include=set(ClientOptions.model_fields))
     client["batch_size"] = settings.batch_size or min(len(prompts), MAX_BATCH)
-    options = ClientOptions(**client)  # checked before the folder is claimed
+    options = ClientOptions(**client)  # checked before the folder is claimed, as the models are
+    specs = [f"{k}={v}" for k, v in settings.models.items()]
+    for spec in specs:
+        parse_model(spec)
     folder = claim_folder(output, settings.force, {"prompts": settings.prompts}, creating=("cache",))
     try:
-        return compare_models([f"{k}={v}" for k, v in settings.models.items()], prompts, output,
-                              options, progress=settings.progress, title=settings.title, **report)
+        return compare_models(specs, prompts, output, options, progress=settings.progress,
+                              title=settings.title, **report)
     finally:
         folder.record(REPORT_FILES + REPORT_DIRS)

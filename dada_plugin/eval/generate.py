@@ -40,6 +40,9 @@ def parse_model(spec: str) -> tuple[str, str, dict]:
     if not Path(target).is_dir():
         raise ConfigError(f"--model {spec!r}: {target} is neither an http(s) URL, a GGUF file nor a "
                           "local model folder")
+    if not (Path(target) / "config.json").is_file():
+        raise InputError(target, "not a model folder (no config.json); give a Hugging Face model "
+                                 "folder, a .gguf file or an http(s) URL")
     return name, "transformers", {"model": str(Path(target).resolve())}
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from dada_plugin.errors import ConfigError, InputError
-from dada_plugin.io import file_mode, fsync_dir
+from dada_plugin.io import file_mode, fsync_dir, loads_json, read_text
+from dada_plugin.llamacpp.checks import check_config, check_tensors
 from dada_plugin.outputs import check_file
 from dada_plugin.settings import Settings, opt
 
@@ -34,8 +35,12 @@ HUB_EXPERT = re.compile(r"^model\.layers\.(\d+)\.block_sparse_moe\.experts\.(\d+
 FUSED_EXPERT = re.compile(r"^model\.layers\.(\d+)\.mlp\.experts\.(gate_up_proj|down_proj)$")
 FUSED_ROUTER = re.compile(r"^model\.layers\.(\d+)\.mlp\.gate\.weight$")
 EXPERT_TENSOR = {"w1": "FFN_GATE_EXP", "w2": "FFN_DOWN_EXP", "w3": "FFN_UP_EXP"}
-REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "vocab_size")
-WRITER_KEY = "dada.writer"  # in every file dada writes: a rerun may replace its own file
+WRITER_KEY = "dada.writer"  # in every file dada writes, sealed: a rerun may replace its own file
+# the key's value: this text, then the sha256 of the file's header (metadata and tensor index, this
+# value zeroed) and size; a copy re-templated or re-quantized by another tool keeps the key but
+# not the seal, so it is no longer dada's to replace
+SEAL_PREFIX = b"dada gguf sha256:"
+SEAL_BLANK = b"0" * 64
 BLOCK = 32  # Q8_0 block: a row whose length is not a multiple falls back to F16, as llama.cpp does
 
 
@@ -73,38 +78,45 @@ def read_model(folder: Path) -> tuple[dict, dict[str, tuple[Path, tuple[int, ...
 
     if not folder.is_dir():
         raise InputError(folder, "not a folder")
+    if not (folder / "config.json").is_file():
+        raise InputError(folder, "no config.json: not a Hugging Face model folder")
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(folder, "no config.json: not a Hugging Face model folder") from None
-    except (OSError, ValueError) as exc:
-        raise InputError(folder / "config.json", f"unreadable: {exc}") from None
-    arch = (config.get("architectures") or ["?"])[0]
-    if arch not in ARCHITECTURES:
+        config = loads_json(read_text(folder / "config.json"))
+    except ValueError as exc:
+        raise InputError(folder / "config.json", f"malformed JSON: {exc}") from None
+    arch = ((config.get("architectures") if isinstance(config, dict) else None) or ["?"])[0]
+    if isinstance(config, dict) and arch not in ARCHITECTURES:
         raise ConfigError(f"{folder}: architecture {arch}: dada gguf converts {', '.join(ARCHITECTURES)}; "
                           "for others use llama.cpp's convert_hf_to_gguf.py")
-    missing = [k for k in REQUIRED if k not in config]
-    if missing:
-        raise InputError(folder / "config.json", f"missing {', '.join(missing)}")
+    config = check_config(folder / "config.json", config)
     index = folder / "model.safetensors.index.json"
     if index.is_file():  # only the shards the index names (a folder may hold stale ones)
         try:
-            weight_map = json.loads(index.read_text(encoding="utf-8"))["weight_map"]
-        except (OSError, ValueError, KeyError) as exc:
+            weight_map = loads_json(read_text(index))["weight_map"]
+            shards = sorted({folder / name for name in weight_map.values()})
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise InputError(index, f"unreadable: {exc}") from None
-        shards = sorted({folder / name for name in weight_map.values()})
+        for shard in shards:
+            if not shard.is_file():
+                raise InputError(index, f"names the shard {shard.name}, which is not in {folder}")
     else:
         shards = sorted(folder.glob("*.safetensors"))
     if not shards:
         raise InputError(folder, "no *.safetensors weights")
     tensors = {}
     for shard in shards:
-        with safe_open(str(shard), "pt") as fh:
-            for name in fh.keys():
-                if name in tensors:
-                    raise InputError(shard, f"tensor {name} is also in {tensors[name][0].name} "
-                                            "(two weight sets in one folder?)")
-                tensors[name] = (shard, tuple(fh.get_slice(name).get_shape()))
+        try:
+            with safe_open(str(shard), "pt") as fh:
+                for name in fh.keys():
+                    if name in tensors:
+                        raise InputError(shard, f"tensor {name} is also in {tensors[name][0].name} "
+                                                "(two weight sets in one folder?)")
+                    tensors[name] = (shard, tuple(fh.get_slice(name).get_shape()))
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - safetensors' own errors name no file
+            raise InputError(shard, f"not a readable safetensors file (truncated?): {exc}") from None
+    check_tensors(folder, config, tensors)
     return config, tensors
 
 
@@ -112,8 +124,11 @@ def _loader(shard: Path, name: str, transform=None):
     def load():
         from safetensors import safe_open
 
-        with safe_open(str(shard), "pt") as fh:
-            t = fh.get_tensor(name)
+        try:
+            with safe_open(str(shard), "pt") as fh:
+                t = fh.get_tensor(name)
+        except Exception as exc:  # noqa: BLE001 - safetensors' own errors name no file
+            raise InputError(shard, f"cannot read tensor {name} (truncated?): {exc}") from None
         return (transform(t) if transform else t).float().numpy()
     return load
 
@@ -218,7 +233,10 @@ def vocabulary(folder: Path, vocab_size: int) -> tuple[list[bytes], list[float],
     model = folder / "tokenizer.model"
     if not model.is_file():
         raise InputError(folder, "no tokenizer.model (the SentencePiece vocabulary llama.cpp needs)")
-    sp, T = SentencePieceProcessor(model_file=str(model)), gguf.TokenType
+    try:
+        sp, T = SentencePieceProcessor(model_file=str(model)), gguf.TokenType
+    except Exception as exc:  # noqa: BLE001 - sentencepiece raises RuntimeError/OSError alike
+        raise InputError(model, f"not a SentencePiece model: {str(exc).splitlines()[0] if str(exc) else exc}") from None
     known, pad = range(sp.vocab_size()), range(sp.vocab_size(), vocab_size)
     tokens = [sp.id_to_piece(i).encode("utf-8") for i in known] + [f"[PAD{i}]".encode("utf-8") for i in pad]
     scores = [sp.get_score(i) for i in known] + [-1000.0] * len(pad)
@@ -277,7 +295,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     try:
         writer.add_name(settings.name or folder.name)
-        writer.add_string(WRITER_KEY, "dada gguf")
+        writer.add_string(WRITER_KEY, (SEAL_PREFIX + SEAL_BLANK).decode())
         writer.add_context_length(int(config.get("max_position_embeddings", 4096)))
         writer.add_embedding_length(int(config["hidden_size"]))
         writer.add_block_count(int(config["num_hidden_layers"]))
@@ -321,6 +339,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
             if progress:
                 progress(f"[{i}/{len(planned)}] {p.name} {p.qtype.name}")
         writer.close()
+        _seal(tmp)
         os.chmod(tmp, file_mode())
         os.replace(tmp, output)
         fsync_dir(output.parent)
@@ -344,15 +363,44 @@ def _alive(tmp: Path) -> bool:
     return True
 
 
+def _header_seal(path: Path) -> tuple[int, str] | None:
+    """(offset of the seal's hex digits, the sha256 the file's header and size give with those
+    digits zeroed), or None when the file has no dada seal."""
+    import hashlib
+
+    import gguf
+
+    start = gguf.GGUFReader(str(path)).data_offset  # where the tensor data begins
+    with open(path, "rb") as fh:
+        header = bytearray(fh.read(start))
+        size = os.fstat(fh.fileno()).st_size
+    at = header.find(SEAL_PREFIX)
+    if at < 0 or len(header) < at + len(SEAL_PREFIX) + 64:
+        return None
+    at += len(SEAL_PREFIX)
+    header[at:at + 64] = SEAL_BLANK
+    return at, hashlib.sha256(bytes(header) + str(size).encode()).hexdigest()
+
+
+def _seal(path: Path) -> None:
+    at, digest = _header_seal(path)
+    with open(path, "r+b") as fh:
+        fh.seek(at)
+        fh.write(digest.encode())
+
+
 def written_by_dada(path: Path) -> bool:
-    """``path`` is a GGUF file dada wrote (its metadata says so): a rerun may replace it."""
+    """``path`` is a GGUF file dada wrote and nobody changed since (its seal holds): a rerun
+    may replace it. A copy that another tool re-templated or re-quantized is not ours."""
     if not path.is_file() or path.is_symlink():
         return False
     try:
-        import gguf
-
-        field = gguf.GGUFReader(str(path)).fields.get(WRITER_KEY)
-        return field is not None and field.contents() == "dada gguf"
+        found = _header_seal(path)
+        if found is None:
+            return False
+        with open(path, "rb") as fh:
+            fh.seek(found[0])
+            return fh.read(64).decode() == found[1]
     except Exception:  # noqa: BLE001 - not a GGUF we can read: not ours
         return False
 

@@ -213,3 +213,16 @@ def test_damaged_saved_dataset_metadata_is_one_error(tmp_path):
     (tmp_path / "d" / "state.json").write_text("{}")
     with pytest.raises(InputError, match=r"d: not a dataset folder that datasets can load \(KeyError"):
         load(tmp_path / "d")
+
+
+def test_sharegpt_rows_with_an_input_field_option_are_still_chats(tmp_path):
+    """--input-field '' means nothing to a chat row: it is read as a chat; an instruction field
+    it lacks is named, with why it was not read as a chat."""
+    from dataset_builders.load import Fields
+
+    src = tmp_path / "sg.json"
+    src.write_text(json.dumps([{"conversations": [{"from": "human", "value": "hi"}, {"from": "gpt", "value": "yo"}]}]))
+    kept = load(src, Fields(input=None)).kept
+    assert [(r.question, r.original_answer) for r in kept] == [("hi", "yo")]
+    with pytest.raises(InputError, match="a conversations row is read as a chat only without"):
+        load(src, Fields(instruction="q"))

@@ -188,3 +188,13 @@ def test_eval_reads_a_bom_and_refuses_empty_prompts_and_twice_named_models(dada_
     result = run("eval", "-o", str(out), "--model", "base=http://127.0.0.1:9/v1", "--model", "base=x.gguf")
     assert result.exit_code == 2 and "'base' is given twice; names must be distinct" in result.output
     assert not out.exists()
+
+
+def test_a_folder_that_is_no_model_is_named_before_anything_is_written(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = tmp_path / "out"
+    result = run("eval", "-o", str(out), "--model", f"m={empty}", "--n-prompts", "2")
+    assert result.exit_code == 1
+    assert f"Error: {empty}: not a model folder (no config.json)" in result.output
+    assert not out.exists()

@@ -26,6 +26,7 @@ def test_parse_model(tmp_path):
         "base", "openai", {"model": "base", "base_urls": ["http://127.0.0.1:8000/v1"]})
     assert parse_model("dada=mistral/mixtral@http://h:1/v1") == (
         "dada", "openai", {"model": "mistral/mixtral", "base_urls": ["http://h:1/v1"]})
+    (tmp_path / "config.json").write_text("{}")
     assert parse_model(f"merge={tmp_path}") == ("merge", "transformers", {"model": str(tmp_path)})
     with pytest.raises(ConfigError, match="neither an http"):
         parse_model("x=/no/such/folder")

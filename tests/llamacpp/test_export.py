@@ -2,6 +2,7 @@
 metadata); both expert layouts give the same tensors; bad inputs give one line and no file."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -116,3 +117,106 @@ def test_only_the_shards_the_index_names_are_read(tiny_mixtral, tmp_path):
     (folder / "model.safetensors.index.json").unlink()
     result = CliRunner().invoke(dada, ["gguf", str(folder), "-o", str(tmp_path / "x.gguf"), "--no-progress"])
     assert result.exit_code == 1 and "two weight sets in one folder?" in result.output
+
+
+def _copy(tiny_mixtral, tmp_path, name="model"):
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(tiny_mixtral, folder)
+    return folder
+
+
+def _rewrite_weights(folder, change):
+    """Rewrite model.safetensors with ``change(tensors)`` applied (numpy)."""
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(folder / "model.safetensors"))
+    change(tensors)
+    save_file(tensors, str(folder / "model.safetensors"), metadata={"format": "pt"})
+
+
+def _fails(folder, tmp_path):
+    out = tmp_path / "x.gguf"
+    result = CliRunner().invoke(dada, ["gguf", str(folder), "-o", str(out), "--no-progress"])
+    assert result.exit_code == 1, result.output
+    assert not out.exists() and not list(tmp_path.glob(".x.gguf*"))
+    assert result.output.count("\n") == 1, result.output  # one line
+    return result.output
+
+
+def test_weights_that_do_not_match_config_json_are_refused(tiny_mixtral, tmp_path):
+    """No file llama.cpp cannot load is reported as written: every tensor's presence and shape
+    is checked against config.json first, and the first wrong ones are named."""
+    wrong_shape = _copy(tiny_mixtral, tmp_path, "shape")
+    _rewrite_weights(wrong_shape, lambda t: t.update({"model.layers.0.self_attn.q_proj.weight":
+                                                      t["model.layers.0.self_attn.q_proj.weight"][:, :30].copy()}))
+    assert "model.layers.0.self_attn.q_proj.weight has shape [64, 30], config.json says [64, 64]" \
+        in _fails(wrong_shape, tmp_path)
+
+    hidden = _copy(tiny_mixtral, tmp_path, "hidden")
+    config = json.loads((hidden / "config.json").read_text())
+    (hidden / "config.json").write_text(json.dumps({**config, "hidden_size": 128}))
+    assert "the weights do not match config.json: model.embed_tokens.weight has shape [32000, 64], " \
+           "config.json says [32000, 128]" in _fails(hidden, tmp_path)
+
+    experts = _copy(tiny_mixtral, tmp_path, "experts")
+    (experts / "config.json").write_text(json.dumps({**config, "num_local_experts": 8}))
+    out = _fails(experts, tmp_path)
+    assert "model.layers.0.block_sparse_moe.experts.4.w1.weight is missing" in out and "more)" in out
+
+    shard = _copy(tiny_mixtral, tmp_path, "shard")
+    _rewrite_weights(shard, lambda t: [t.pop(k) for k in list(t) if k.startswith("model.layers.1.")])
+    assert "model.layers.1.input_layernorm.weight is missing" in _fails(shard, tmp_path)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("list", "config.json: must be a JSON object, not list"),
+    ("words", "config.json: num_hidden_layers must be a positive integer, got 'two'"),
+    ("no heads", "config.json: num_attention_heads must be a positive integer, got 0"),
+    ("3 heads", "config.json: hidden_size 64 is not a multiple of num_attention_heads 3"),
+    ("truncated", "model.safetensors: not a readable safetensors file (truncated?)"),
+    ("tokenizer", "tokenizer.model: not a SentencePiece model"),
+    ("index", "model.safetensors.index.json: names the shard model-00002.safetensors, which is not in"),
+])
+def test_broken_model_folders_are_one_line_naming_the_file(tiny_mixtral, tmp_path, case, message):
+    folder = _copy(tiny_mixtral, tmp_path)
+    config = json.loads((folder / "config.json").read_text())
+    if case == "list":
+        (folder / "config.json").write_text(json.dumps([config]))
+    elif case in ("words", "no heads", "3 heads"):
+        key, value = {"words": ("num_hidden_layers", "two"), "no heads": ("num_attention_heads", 0),
+                      "3 heads": ("num_attention_heads", 3)}[case]
+        (folder / "config.json").write_text(json.dumps({**config, key: value}))
+    elif case == "truncated":
+        data = (folder / "model.safetensors").read_bytes()
+        (folder / "model.safetensors").write_bytes(data[:len(data) // 2])
+    elif case == "tokenizer":
+        (folder / "tokenizer.model").write_bytes(b"\x00garbage" * 100)
+    else:
+        (folder / "model.safetensors.index.json").write_text(json.dumps(
+            {"weight_map": {"model.norm.weight": "model-00002.safetensors"}}))
+    assert message in _fails(folder, tmp_path)
+
+
+def test_a_copy_another_tool_changed_is_not_replaced(tiny_mixtral, tmp_path):
+    """gguf-new-metadata copies every key, dada.writer included: the copy with a new template is
+    the user's file now (the seal over header and size no longer holds), refused without --force."""
+    import shutil
+    import subprocess
+    import sys
+
+    out = tmp_path / "m.gguf"
+    export(tiny_mixtral, out)
+    tool = shutil.which("gguf-new-metadata", path=str(Path(sys.executable).parent))
+    if tool is None:
+        pytest.skip("gguf-new-metadata not installed")
+    mine = tmp_path / "mine.gguf"
+    subprocess.run([tool, str(out), str(mine), "--chat-template", "{{ messages }}", "--force"],
+                   check=True, capture_output=True, input="y\n", text=True, timeout=120)
+    assert field(gguf.GGUFReader(str(mine)), "dada.writer").startswith("dada gguf sha256:")
+    before = mine.read_bytes()
+    result = CliRunner().invoke(dada, ["gguf", str(tiny_mixtral), "-o", str(mine), "--no-progress"])
+    assert result.exit_code == 1 and "dada did not write it" in result.output
+    assert mine.read_bytes() == before
+    export(tiny_mixtral, out, "--type", "f16")  # dada's own, unchanged: replaced without --force

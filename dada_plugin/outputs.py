@@ -13,6 +13,7 @@ lists the set), so a reader can tell a complete set from an interrupted one.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -29,12 +30,12 @@ LOCK = ".dada.lock"  # one writer per output folder: an flock on this file, held
 _HELD: dict[str, list] = {}  # locks this process holds: lock file's realpath -> [fd, {holder tokens}]
 
 
-def lock_folder(path: Path, owner: object, name: str = LOCK):
+def lock_folder(path: Path, owner: object | None = None, name: str = LOCK):
     """Take the exclusive lock of the folder ``path`` (an flock on ``path/name``) for as long as
-    ``owner`` lives, or InputError naming the pid of the dada run that holds it. The OS releases
-    it when the process dies, however it dies; a second holder in the same process shares it.
-    The lock file is removed when the last holder lets go. Returns the release (a callable, for
-    letting go earlier)."""
+    ``owner`` lives (None: until the returned release is called), or InputError naming the pid
+    of the dada run that holds it. The OS releases it when the process dies, however it dies; a
+    second holder in the same process shares it. The lock file is removed when the last holder
+    lets go. Returns the release (a callable, to let go earlier)."""
     import fcntl
     import weakref
 
@@ -60,6 +61,8 @@ def lock_folder(path: Path, owner: object, name: str = LOCK):
         _HELD[lock] = [fd, set()]
     token = object()
     _HELD[lock][1].add(token)
+    if owner is None:  # the caller lets go
+        return functools.partial(_unlock, lock, token)
     return weakref.finalize(owner, _unlock, lock, token)
 
 

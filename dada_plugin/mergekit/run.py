@@ -33,7 +33,7 @@ from dada_plugin.mergekit.lint import inspect_config
 from dada_plugin.mergekit.models import path_kind, paths
 from dada_plugin.mergekit.settings import MergeSettings
 from dada_plugin.offline import offline_env
-from dada_plugin.outputs import (check_file, check_whole, check_writable, mark_all, read_marker,
+from dada_plugin.outputs import (check_file, check_whole, check_writable, lock_folder, mark_all, read_marker,
                                  refuse_inputs, replace_folder)
 
 TOKENIZER_FILES = ("tokenizer.model", "tokenizer.json", "tokenizer_config.json",
@@ -176,6 +176,17 @@ def run_merge(config: str | Path, out: str | Path, settings: MergeSettings | Non
     check_writable(out.parent)
 
     out.parent.mkdir(parents=True, exist_ok=True)
+    # one writer per OUT (which is replaced whole, so the lock lies beside it), before any
+    # leftover is removed
+    release = lock_folder(out.parent, name=f".{out.name}.dada.lock")
+    try:
+        return _merge(config, cfg, out, settings, echo, axolotl_text, extra_args)
+    finally:
+        release()
+
+
+def _merge(config: Path, cfg: dict, out: Path, settings: MergeSettings, echo, axolotl_text: str | None,
+           extra_args: tuple[str, ...]) -> Path:
     remove_leftovers(out)
     staging = _scratch(out, "partial")
     cache = _scratch(out, "lora-cache")

@@ -245,6 +245,8 @@ def test_sigterm_during_merge_leaves_nothing_behind(tiny_mixtral, tmp_path):
     while not list(tmp_path.glob(".out.partial-*")) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert list(tmp_path.glob(".out.partial-*")), "the merge never started"
+    with pytest.raises(InputError, match=rf"another dada run \(pid {proc.pid}\) is writing this folder"):
+        run_merge(config, tmp_path / "out", echo=None)  # one writer per OUT
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=60) == 128 + signal.SIGTERM
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fold.yml"]

@@ -1,0 +1,146 @@
+"""Conversation formats: how a conversation (an optional system prompt, then question/answer
+turns) is laid out as the text a chat model is trained on. A registry of declarative entries
+(a dict plus a decorator, as the rewrite backends are registered); one place to choose.
+
+Each format knows its layout (the text before the first turn, a system turn or None when the
+format has no system role, the user and assistant turns around their content), whether the
+content is trimmed (as the official templates do), its markers (special strings that free text
+must not hold: such a text cannot be decompiled), the axolotl ``chat_template`` name that
+renders the same text, and the end-of-turn tokens axolotl must train.
+
+Built in: ``mistral-v1`` (Mixtral-Instruct, the seed's: :mod:`dataset_builders.template`
+renders it, exactly mistral-common's v1 layout), ``chatml`` (Qwen 2.5 / 3 without their default
+system prompt), ``llama3`` and ``gemma3``. Each built-in layout renders what axolotl's own
+template of that name renders (tests/builders/test_formats.py).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from dada_plugin.errors import ConfigError, TemplateError
+from dataset_builders import template as mixtral
+
+FORMATS: dict[str, "ChatFormat"] = {}
+Turn = tuple[str, str]
+
+
+def register(fmt: "ChatFormat") -> "ChatFormat":
+    FORMATS[fmt.name] = fmt
+    return fmt
+
+
+@dataclass(frozen=True)
+class ChatFormat:
+    name: str
+    start: str                 # before the first turn (the BOS token's text, or "")
+    user: str                  # a user turn, "{content}" where the question goes
+    assistant: str             # an assistant turn, end of turn (or EOS) included
+    system: str | None         # a system turn, or None: the format has no system role
+    markers: tuple[str, ...]   # special strings free text may not hold
+    axolotl: str               # axolotl's chat_template that renders the same text
+    eot_tokens: tuple[str, ...]  # what ends an answer, trained with it
+    trim: bool = False         # the template strips each content
+    system_in_user: bool = False  # the system prompt opens the first user turn (Gemma)
+
+    def _content(self, text: str) -> str:
+        return text.strip() if self.trim else text
+
+    def render(self, turns: list[Turn], system: str | None = None) -> str:
+        """The conversation as the text the model is trained on."""
+        if not turns:
+            raise TemplateError("a sequence needs at least one (question, answer) turn")
+        if system is not None and self.system is None and not self.system_in_user:
+            raise TemplateError(f"the {self.name} format has no system role")
+        out = [self.start]
+        if system is not None and not self.system_in_user:
+            out.append(self.system.format(content=self._content(system)))
+        for i, (q, a) in enumerate(turns):
+            if i == 0 and system is not None and self.system_in_user:
+                q = f"{system}\n\n{self._content(q)}"
+            out.append(self.user.format(content=self._content(q)))
+            out.append(self.assistant.format(content=self._content(a)))
+        return "".join(out)
+
+    def find_marker(self, text: str) -> str | None:
+        """The first of this format's markers inside free text (it could not round-trip)."""
+        return next((m for m in self.markers if m in text), None)
+
+    def decompile(self, text: str) -> tuple[str | None, list[Turn]]:
+        """(system prompt or None, turns) of a rendered conversation; TemplateError when the
+        text is not one (the system prompt of a ``system_in_user`` format cannot be told from
+        the question: it comes back inside the first question)."""
+        pattern = _turn_pattern(self)
+        s = text[len(self.start):] if self.start and text.startswith(self.start) else text
+        system = None
+        if self.system is not None:
+            head, tail = self.system.split("{content}")
+            if s.startswith(head):
+                end = s.find(tail, len(head))
+                if end < 0:
+                    raise TemplateError(f"an unterminated {self.name} system turn")
+                system, s = s[len(head):end], s[end + len(tail):]
+        turns: list[Turn] = []
+        pos = 0
+        while pos < len(s):
+            m = pattern.match(s, pos)
+            if m is None or m.end() == pos:
+                raise TemplateError(f"not a {self.name} conversation near {s[pos:pos + 40]!r}")
+            turns.append((m["q"], m["a"]))
+            pos = m.end()
+        if not turns:
+            raise TemplateError(f"no {self.name} turn found")
+        return system, turns
+
+
+def _turn_pattern(fmt: ChatFormat) -> re.Pattern:
+    uh, ut = (re.escape(p) for p in fmt.user.split("{content}"))
+    ah, at = (re.escape(p) for p in fmt.assistant.split("{content}"))
+    return re.compile(rf"{uh}(?P<q>.*?){ut}{ah}(?P<a>.*?){at}", re.S)
+
+
+class _MistralV1(ChatFormat):
+    """Mixtral-Instruct v1: rendered and decompiled by :mod:`dataset_builders.template` (the
+    seed's exact layout, tolerant of the spacing variants seen in the wild)."""
+
+    def render(self, turns: list[Turn], system: str | None = None) -> str:
+        if system is not None:
+            raise TemplateError("the mistral-v1 format has no system role")
+        return mixtral.compile_turns(turns)
+
+    def decompile(self, text: str) -> tuple[str | None, list[Turn]]:
+        return None, mixtral.decompile(text)
+
+
+MISTRAL_V1 = register(_MistralV1(
+    name="mistral-v1", start=mixtral.BOS, user=f"{mixtral.INST} {{content}} {mixtral.END_INST}",
+    assistant=f" {{content}}{mixtral.EOS}", system=None, markers=mixtral.MARKERS,
+    axolotl="mistral_v1", eot_tokens=(mixtral.EOS,)))
+
+register(ChatFormat(
+    name="chatml", start="", system="<|im_start|>system\n{content}<|im_end|>\n",
+    user="<|im_start|>user\n{content}<|im_end|>\n", assistant="<|im_start|>assistant\n{content}<|im_end|>\n",
+    markers=("<|im_start|>", "<|im_end|>"), axolotl="chatml", eot_tokens=("<|im_end|>",)))
+
+register(ChatFormat(
+    name="llama3", start="<|begin_of_text|>",
+    system="<|start_header_id|>system<|end_header_id|>\n\n{content}<|eot_id|>",
+    user="<|start_header_id|>user<|end_header_id|>\n\n{content}<|eot_id|>",
+    assistant="<|start_header_id|>assistant<|end_header_id|>\n\n{content}<|eot_id|>",
+    markers=("<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+    axolotl="llama3", eot_tokens=("<|eot_id|>",), trim=True))
+
+register(ChatFormat(
+    name="gemma3", start="<bos>", system=None, system_in_user=True,
+    user="<start_of_turn>user\n{content}<end_of_turn>\n", assistant="<start_of_turn>model\n{content}<end_of_turn>\n",
+    markers=("<start_of_turn>", "<end_of_turn>"), axolotl="gemma3", eot_tokens=("<end_of_turn>",), trim=True))
+
+
+def get_format(name: str | None) -> ChatFormat:
+    """The format called ``name`` (None: mistral-v1, the seed's); ConfigError naming the known."""
+    if name is None:
+        return MISTRAL_V1
+    if name not in FORMATS:
+        raise ConfigError(f"unknown chat format {name!r}; choose one of: {', '.join(sorted(FORMATS))}")
+    return FORMATS[name]

@@ -1,0 +1,73 @@
+"""Conversation formats: each built-in layout renders exactly what axolotl's own chat template
+of that name renders (Jinja, through transformers' template engine), on every fixture record,
+with and without a system prompt; decompiling gives the conversation back."""
+
+from __future__ import annotations
+
+import pytest
+
+from dada_plugin.errors import ConfigError, TemplateError
+from dataset_builders.formats import FORMATS, get_format
+from dataset_builders.load import load
+
+BOS = {"chatml": "", "llama3": "<|begin_of_text|>", "gemma3": "<bos>", "mistral-v1": "<s>"}
+EOS = {"chatml": "<|im_end|>", "llama3": "<|eot_id|>", "gemma3": "<eos>", "mistral-v1": "</s>"}
+SYSTEM = "You answer like a toddler."
+
+
+def axolotl_render(name: str, messages: list[dict]) -> str:
+    """What axolotl's chat_template ``name`` renders for ``messages``."""
+    pytest.importorskip("axolotl")
+    from axolotl.utils.chat_templates import get_chat_template
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    fmt = get_format(name)
+    rendered, _ = render_jinja_template([messages], chat_template=get_chat_template(fmt.axolotl),
+                                        bos_token=BOS[name], eos_token=EOS[name])
+    return rendered[0]
+
+
+@pytest.fixture(scope="module")
+def conversations(alpaca_path) -> list[list[tuple[str, str]]]:
+    kept = load(alpaca_path).kept
+    pairs = [(r.question, r.original_answer) for r in kept]
+    return [[pair] for pair in pairs[:40]] + [pairs[40:42], pairs[42:45]]  # multi-turn too
+
+
+@pytest.mark.parametrize("name", sorted(FORMATS))
+def test_each_format_renders_what_axolotls_template_renders(name, conversations):
+    fmt = get_format(name)
+    for turns in conversations:
+        messages = [m for q, a in turns for m in ({"role": "user", "content": q},
+                                                  {"role": "assistant", "content": a})]
+        expected = axolotl_render(name, messages)
+        if name == "mistral-v1":  # dada's sequence has no space before [INST] (the same v1 ids:
+            # tests/axolotl/test_strategy.py compares them on every fixture record)
+            expected = expected.replace("<s> [INST]", "<s>[INST]", 1).replace("</s> [INST]", "</s>[INST]")
+        assert fmt.render(turns) == expected
+        assert fmt.decompile(fmt.render(turns)) == (None, [(fmt._content(q), fmt._content(a)) for q, a in turns])
+        if fmt.system is not None or fmt.system_in_user:
+            with_system = axolotl_render(name, [{"role": "system", "content": SYSTEM}, *messages])
+            assert fmt.render(turns, system=SYSTEM) == with_system
+
+
+def test_system_prompts_round_trip_where_the_format_has_a_system_role():
+    turns = [("Why is the sky blue?", "Air bounces blue light.")]
+    for name in ("chatml", "llama3"):
+        fmt = get_format(name)
+        assert fmt.decompile(fmt.render(turns, system=SYSTEM)) == (SYSTEM, turns)
+    with pytest.raises(TemplateError, match="the mistral-v1 format has no system role"):
+        get_format("mistral-v1").render(turns, system=SYSTEM)
+    gemma = get_format("gemma3")  # the system prompt opens the first user turn
+    assert gemma.decompile(gemma.render(turns, system=SYSTEM)) == (None, [(f"{SYSTEM}\n\n{turns[0][0]}", turns[0][1])])
+
+
+def test_markers_bad_text_and_unknown_formats():
+    chatml = get_format("chatml")
+    assert chatml.find_marker("say <|im_end|> now") == "<|im_end|>" and chatml.find_marker("plain") is None
+    with pytest.raises(TemplateError, match="not a chatml conversation"):
+        chatml.decompile("<|im_start|>user\nhi")
+    with pytest.raises(ConfigError, match="unknown chat format 'vicuna'; choose one of: chatml, gemma3, llama3, "
+                                          "mistral-v1"):
+        get_format("vicuna")
+    assert get_format(None).name == "mistral-v1"

@@ -39,10 +39,13 @@ def lock_folder(path: Path, owner: object | None = None, name: str = LOCK):
     import fcntl
     import weakref
 
-    lock = os.path.realpath(path / name)
+    lock = os.path.join(os.path.realpath(path), name)  # the folder resolved, never the file
     if lock not in _HELD:
         while True:
-            fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, io.file_mode())
+            try:  # never through a symlink: the lock file is ours, not what it points to
+                fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, io.file_mode())
+            except OSError as exc:
+                raise InputError(path / name, f"cannot take the folder's lock: {exc.strerror}") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

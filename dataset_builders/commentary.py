@@ -87,7 +87,9 @@ def _restates(note: str, original: str, rest: str) -> bool:
     words = set(_plain(note).split()) - _SHORT_WORDS
     theirs = set(_plain(original).split()) - _SHORT_WORDS
     shared = len(words & theirs)
-    if shared < 3 or shared < 0.6 * min(len(words), len(theirs)):
+    # most of one is in the other, and the note adds little of its own (advice the original
+    # lacks, "see a doctor if it keeps bleeding", is content, not a restatement)
+    if shared < 3 or shared < 0.6 * min(len(words), len(theirs)) or len(words - theirs) > 0.5 * len(words):
         return False
     return profile(note).grade >= profile(rest).grade + 2
 

@@ -99,9 +99,11 @@ def asked_count(question: str) -> int | None:
     return int(word) if word.isdigit() else WORDS[word]
 
 
-def items(text: str) -> int:
+def items(text: str, anchors: frozenset[str] | None = None) -> int:
     """Items of an answer: its list lines, or else the parts of its longest comma/"and" series,
-    or its longest run of short exclamations or sentences ("Red! Blue! Yellow!": three)."""
+    or its longest run of short exclamations or sentences ("Red! Blue! Yellow!": three). With
+    ``anchors`` (the words the original's answer adds to the question), a short sentence is an
+    item only when it holds one: "Yay! Fun!" is filler, not items."""
     lines = len(_ITEM_LINE.findall(text))
     if lines:
         return lines
@@ -113,9 +115,14 @@ def items(text: str) -> int:
             continue
         parts = [p for p in re.split(r",|\band\b|\bor\b", sentence) if p.strip()]
         # a short sentence in a run is an item; a lead-in ("Here are three:") is not
-        run = run + 1 if len(sentence.split()) <= SHORT_ITEM_WORDS and end != ":" else 0
+        short = len(sentence.split()) <= SHORT_ITEM_WORDS and end != ":"
+        run = run + 1 if short and (anchors is None or anchors & _words(sentence)) else 0
         best = max(best, len(parts), run)
     return best
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", text.lower()))
 
 
 def lost_facts(question: str, original: str, rewrite: str, mode: str = "strict") -> list[str]:
@@ -134,7 +141,8 @@ def lost_facts(question: str, original: str, rewrite: str, mode: str = "strict")
     lost += [f'quote "{q[:40]}"' for q in sorted(quoted(original)) if q not in low]
     want = asked_count(question)
     if want is not None:
-        have_items, had_items = items(rewrite), items(original)
+        anchors = frozenset(_words(original) - _words(question))
+        have_items, had_items = items(rewrite, anchors), items(original)
         if have_items < min(want, had_items):
             lost.append(f"list items: the question asks for {want}, the original has {had_items}, "
                         f"the rewrite {have_items}")

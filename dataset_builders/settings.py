@@ -64,7 +64,9 @@ class BuildSettings(BackendOptions):
     judge_base_urls: list[str] = opt([], "Endpoint of the judge (repeatable) [default: the --base-url "
                                          "endpoints].", flag="--judge-base-url", metavar="URL")
     judge_api_key_env: str | None = opt(None, "Environment variable holding the judge's API key "
-                                              "[default: --api-key-env's].")
+                                              "[default: --api-key-env's, sent only when every judge "
+                                              "URL has the scheme, host and port of a --base-url; "
+                                              "else no key].")
     judge_prompt: str | None = opt(None, "File with the judge prompt; must contain {question}, {answer} "
                                          "and {rewrite} and ask for a JSON verdict.")
     review: int = opt(20, "Random kept pairs (original and rewrite) in review.md, with the first rejects "

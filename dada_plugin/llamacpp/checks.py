@@ -51,13 +51,19 @@ def expected_shapes(config: dict, names) -> dict[str, tuple[int, ...]]:
     experts = config.get("num_local_experts")
     fused = any(FUSED.match(n) for n in names)
     shapes = {"model.embed_tokens.weight": (v, h), "model.norm.weight": (h,)}
-    if not config.get("tie_word_embeddings"):
+    if not config.get("tie_word_embeddings") or "lm_head.weight" in names:  # tied: may be saved too
         shapes["lm_head.weight"] = (v, h)
     for i in range(config["num_hidden_layers"]):
         p = f"model.layers.{i}."
         shapes.update({p + "input_layernorm.weight": (h,), p + "post_attention_layernorm.weight": (h,),
                        p + "self_attn.q_proj.weight": (heads * hd, h), p + "self_attn.k_proj.weight": (kv * hd, h),
                        p + "self_attn.v_proj.weight": (kv * hd, h), p + "self_attn.o_proj.weight": (h, heads * hd)})
+        if config.get("attention_bias"):
+            shapes.update({p + "self_attn.q_proj.bias": (heads * hd,), p + "self_attn.k_proj.bias": (kv * hd,),
+                           p + "self_attn.v_proj.bias": (kv * hd,), p + "self_attn.o_proj.bias": (h,)})
+        if config.get("mlp_bias") and not experts:
+            shapes.update({p + "mlp.gate_proj.bias": (inter,), p + "mlp.up_proj.bias": (inter,),
+                           p + "mlp.down_proj.bias": (h,)})
         if experts and fused:
             shapes.update({p + "mlp.gate.weight": (experts, h),
                            p + "mlp.experts.gate_up_proj": (experts, 2 * inter, h),

@@ -37,8 +37,9 @@ FUSED_ROUTER = re.compile(r"^model\.layers\.(\d+)\.mlp\.gate\.weight$")
 EXPERT_TENSOR = {"w1": "FFN_GATE_EXP", "w2": "FFN_DOWN_EXP", "w3": "FFN_UP_EXP"}
 WRITER_KEY = "dada.writer"  # in every file dada writes, sealed: a rerun may replace its own file
 # the key's value: this text, then the sha256 of the file's header (metadata and tensor index, this
-# value zeroed) and size; a copy re-templated or re-quantized by another tool keeps the key but
-# not the seal, so it is no longer dada's to replace
+# value zeroed), its size and its identity (device, inode: a rename keeps them, a copy does not);
+# a copy, re-templated or re-quantized by another tool or not, keeps the key but not the seal, so
+# it is not dada's to replace
 SEAL_PREFIX = b"dada gguf sha256:"
 SEAL_BLANK = b"0" * 64
 BLOCK = 32  # Q8_0 block: a row whose length is not a multiple falls back to F16, as llama.cpp does
@@ -364,8 +365,8 @@ def _alive(tmp: Path) -> bool:
 
 
 def _header_seal(path: Path) -> tuple[int, str] | None:
-    """(offset of the seal's hex digits, the sha256 the file's header and size give with those
-    digits zeroed), or None when the file has no dada seal."""
+    """(offset of the seal's hex digits, the sha256 the file's header, size and identity give
+    with those digits zeroed), or None when the file has no dada seal."""
     import hashlib
 
     import gguf
@@ -373,13 +374,14 @@ def _header_seal(path: Path) -> tuple[int, str] | None:
     start = gguf.GGUFReader(str(path)).data_offset  # where the tensor data begins
     with open(path, "rb") as fh:
         header = bytearray(fh.read(start))
-        size = os.fstat(fh.fileno()).st_size
+        st = os.fstat(fh.fileno())
     at = header.find(SEAL_PREFIX)
     if at < 0 or len(header) < at + len(SEAL_PREFIX) + 64:
         return None
     at += len(SEAL_PREFIX)
     header[at:at + 64] = SEAL_BLANK
-    return at, hashlib.sha256(bytes(header) + str(size).encode()).hexdigest()
+    identity = f"{st.st_size}:{st.st_dev}:{st.st_ino}".encode()
+    return at, hashlib.sha256(bytes(header) + identity).hexdigest()
 
 
 def _seal(path: Path) -> None:

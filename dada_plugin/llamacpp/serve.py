@@ -93,7 +93,7 @@ class LlamaServer:
         except OSError:
             return []
 
-    def check(self, grace: float = 0.3) -> None:
+    def check(self, grace: float = 0.1) -> None:
         """BackendError naming the crash when the server has died (``grace`` seconds allowed for
         a process whose sockets are closed but that has not been reaped yet)."""
         try:

@@ -154,6 +154,12 @@ class OpenAIBackend(Backend):
 
         asyncio.run(probe())
 
+    def _key_advice(self) -> str:
+        if not self.send_key:
+            return ("no key is sent to this host (the rewrite's key goes only to the --base-url hosts); "
+                    "name the judge's with --judge-api-key-env")
+        return f"check the API key in ${self.options.api_key_env}"
+
     def _client(self, n_workers: int):
         import httpx
 
@@ -231,8 +237,7 @@ class OpenAIBackend(Backend):
                     self.watch()
                 continue
             if resp.status_code in (401, 403):
-                raise BackendError(f"{ep.url}/models: HTTP {resp.status_code}; check the API key in "
-                                   f"${self.options.api_key_env}")
+                raise BackendError(f"{ep.url}/models: HTTP {resp.status_code}; {self._key_advice()}")
             if resp.status_code >= 500 and resp.status_code != 503:
                 ep.failed(f"HTTP {resp.status_code}")
                 continue
@@ -294,7 +299,7 @@ class OpenAIBackend(Backend):
             raise _Retry(f"connection error ({type(exc).__name__})", dropped=True) from None
         code = resp.status_code
         if code in (401, 403):
-            raise BackendError(f"{endpoint}: HTTP {code}; check the API key in ${self.options.api_key_env}")
+            raise BackendError(f"{endpoint}: HTTP {code}; {self._key_advice()}")
         if code == 404:
             raise BackendError(f"{endpoint}: HTTP 404; check --base-url (usually ends in /v1) and --model")
         if code == 429 or code >= 500:  # 429 and 503 (busy, loading): alive, not failing

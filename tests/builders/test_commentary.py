@@ -40,7 +40,7 @@ RESTATED = ("Note: The sky appears blue because molecules in the atmosphere scat
 
 
 @pytest.mark.parametrize("reply", [
-    f"{ANSWER}\n{RESTATED} This is why the sky looks blue in the daytime.",   # a line, two sentences
+    f"{ANSWER}\n{RESTATED} It is Rayleigh scattering of sunlight.",   # a line, two sentences
     f"{ANSWER} {RESTATED}",                                                   # in the same paragraph
     f"{ANSWER}\n\n**Note for grown-ups:** The sky appears blue because of Rayleigh scattering of "
     "the short wavelengths of sunlight.",
@@ -52,6 +52,16 @@ def test_a_closing_note_restating_the_original_is_cut(reply):
     text, cuts = strip_commentary(reply, Q, ORIGINAL)
     assert text == ANSWER, cuts
     assert [kind for kind, _ in cuts] == ["note"]
+
+
+def test_a_safety_note_that_shares_the_originals_words_stays():
+    """A note adding advice the original lacks is content, however many of its words it shares."""
+    answer = "Wash the owie with water! Put a bandage on it!"
+    note = ("Note: if the cut keeps bleeding heavily or shows signs of infection, rinse it with clean "
+            "water again, cover it with a sterile bandage, and consult a physician promptly.")
+    text, cuts = strip_commentary(f"{answer} {note}", "How do I clean a cut?",
+                                  "Rinse the cut with clean water and cover it with a bandage.")
+    assert text == f"{answer} {note}" and cuts == []
 
 
 def _unused(reply, kinds):

@@ -71,6 +71,11 @@ def test_items_listed_as_exclamations_count():
     assert lost_facts(q, orig, "Red! Blue! Yellow!") == []
     assert lost_facts(q, orig, "Colors are fun to see!") == [
         "list items: the question asks for 3, the original has 3, the rewrite 1"]
+    # filler is no list: short sentences count as items only when they hold the answer's words
+    assert lost_facts(q, orig, "Red! Yay! Fun!") == [
+        "list items: the question asks for 3, the original has 3, the rewrite 1"]
+    assert lost_facts("List 5 fruits.", "Apple, banana, cherry, mango and orange.",
+                      "Apple! Yum! So good! I love it! Yay!", "lenient") != []
 
 
 def test_what_went_missing_is_listed():

@@ -190,3 +190,12 @@ def test_a_dead_judge_is_found_before_the_first_paid_rewrite(tmp_path):
     assert result.output.startswith(f"Error: judge: no endpoint answered 3 pre-flight requests: {dead} "
                                     "(connection error"), result.output
     assert not (tmp_path / "out").exists()  # nothing paid, nothing left behind
+
+
+def test_a_keyless_judge_that_answers_401_is_told_why(tmp_path, monkeypatch):
+    """No key went to the judge's host on purpose: the 401 says so and names the option."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-rewrite")
+    with FakeLLMServer() as rewriter, FakeLLMServer(faults=["401"]) as other:
+        result = _judge_build(tmp_path, rewriter.url, "--judge-base-url", other.url)
+    assert result.exit_code == 1
+    assert "no key is sent to this host" in result.output and "--judge-api-key-env" in result.output

@@ -220,3 +220,29 @@ def test_a_copy_another_tool_changed_is_not_replaced(tiny_mixtral, tmp_path):
     assert result.exit_code == 1 and "dada did not write it" in result.output
     assert mine.read_bytes() == before
     export(tiny_mixtral, out, "--type", "f16")  # dada's own, unchanged: replaced without --force
+
+
+def test_a_plain_copy_of_dadas_file_is_the_users(tiny_mixtral, tmp_path):
+    """The seal covers the file's identity: `cp` makes a file dada never wrote (refused without
+    --force); a rename keeps dada's own."""
+    import shutil
+
+    out = tmp_path / "m.gguf"
+    export(tiny_mixtral, out)
+    backup = tmp_path / "backup.gguf"
+    shutil.copyfile(out, backup)
+    result = CliRunner().invoke(dada, ["gguf", str(tiny_mixtral), "-o", str(backup), "--no-progress"])
+    assert result.exit_code == 1 and "dada did not write it" in result.output
+    moved = tmp_path / "moved.gguf"
+    out.rename(moved)
+    export(tiny_mixtral, moved, "--type", "f16")
+
+
+def test_biases_and_a_saved_tied_head_are_part_of_the_model(tiny_mixtral):
+    from dada_plugin.llamacpp.checks import expected_shapes
+
+    config = {"hidden_size": 64, "num_hidden_layers": 1, "num_attention_heads": 4, "vocab_size": 100,
+              "intermediate_size": 128, "attention_bias": True, "mlp_bias": True, "tie_word_embeddings": True}
+    shapes = expected_shapes(config, ["lm_head.weight"])
+    assert shapes["model.layers.0.self_attn.q_proj.bias"] == (64,) and shapes["model.layers.0.mlp.down_proj.bias"] == (64,)
+    assert shapes["lm_head.weight"] == (100, 64) and "lm_head.weight" not in expected_shapes(config, [])

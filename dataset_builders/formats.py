@@ -16,6 +16,7 @@ template of that name renders (tests/builders/test_formats.py).
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -57,11 +58,37 @@ class ChatFormat:
         if system is not None and not self.system_in_user:
             out.append(self.system.format(content=self._content(system)))
         for i, (q, a) in enumerate(turns):
+            question = self._content(q)
             if i == 0 and system is not None and self.system_in_user:
-                q = f"{system}\n\n{self._content(q)}"
-            out.append(self.user.format(content=self._content(q)))
+                question = f"{system}\n\n{question}"
+            out.append(self.user.format(content=question))
             out.append(self.assistant.format(content=self._content(a)))
         return "".join(out)
+
+    def jinja(self) -> str:
+        """A Hugging Face chat template (Jinja) that renders this layout (what dada writes into
+        a tokenizer that has none, for axolotl and llama.cpp)."""
+        def lit(text: str) -> str:
+            return "{{ " + json.dumps(text) + " }}"
+
+        def turn(layout: str, prefix: str = "") -> str:
+            head, tail = layout.split("{content}")
+            return (lit(head) + prefix + "{{ message['content']" + (" | trim" if self.trim else "") + " }}"
+                    + lit(tail))
+
+        if self.system_in_user:  # the system prompt opens the first user turn
+            user = turn(self.user, "{{ ns.prefix }}") + "{% set ns.prefix = '' %}"
+            system = "{% set ns.prefix = message['content'] + '\\n\\n' %}"
+        else:
+            user = turn(self.user)
+            system = turn(self.system) if self.system else "{{ raise_exception('no system role') }}"
+        return ("{% set ns = namespace(prefix='') %}" + lit(self.start)
+                + "{% for message in messages %}{% if message['role'] == 'system' %}" + system
+                + "{% elif message['role'] == 'user' %}" + user
+                + "{% elif message['role'] == 'assistant' %}" + turn(self.assistant)
+                + "{% else %}{{ raise_exception('Only system, user and assistant roles are supported') }}"
+                + "{% endif %}{% endfor %}{% if add_generation_prompt %}"
+                + lit(self.assistant.split("{content}")[0]) + "{% endif %}")
 
     def find_marker(self, text: str) -> str | None:
         """The first of this format's markers inside free text (it could not round-trip)."""
@@ -111,6 +138,9 @@ class _MistralV1(ChatFormat):
 
     def decompile(self, text: str) -> tuple[str | None, list[Turn]]:
         return None, mixtral.decompile(text)
+
+    def jinja(self) -> str:
+        return mixtral.CHAT_TEMPLATE
 
 
 MISTRAL_V1 = register(_MistralV1(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from dataset_builders.formats import get_format
+
 LICENSE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.+-]{0,63}$")  # a Hub licence id: apache-2.0, cc-by-nc-4.0
 
 
@@ -46,7 +48,7 @@ def card_data(stats: dict, options):
     source = KNOWN_SOURCES.get(options.source_name)
     return DatasetCardData(
         license=options.source_license, language=["en"], task_categories=["text-generation"],
-        tags=["dada", "alpaca", "mixtral", "axolotl"], size_categories=[size_category(stats["kept"])],
+        tags=["dada", "alpaca", stats.get("chat_format", "mistral-v1"), "axolotl"], size_categories=[size_category(stats["kept"])],
         pretty_name=f"DADA: toddler-diction rewrites of {options.source_name}",
         source_datasets=[source] if source else None,
         configs=[_config("default", "dada.jsonl", "the kept rows", stats),
@@ -87,6 +89,8 @@ def dataset_card(stats: dict, template: str, options) -> str:
              if style else "")
     parquet = ("- `dada.parquet`: the same rows as `dada.jsonl`, as Parquet (written with `datasets`).\n"
                if "dada.parquet" in stats["outputs"] else "")
+    fmt = stats.get("chat_format", "mistral-v1")
+    example = get_format(fmt).render([("question", "answer")]).replace("\n", "\\n")
     return f"""---
 {card_data(stats, options).to_yaml()}
 ---
@@ -94,8 +98,8 @@ def dataset_card(stats: dict, template: str, options) -> str:
 # DADA dataset (Dialogue Augmentation via Dictional Atrophy)
 
 Alpaca-style instructions whose answers were rewritten in toddler-like diction (short, simple,
-no eloquence) while kept correct, compiled into raw Mixtral-Instruct sequences
-(`<s>[INST] question [/INST] answer</s>`) of at most {stats["max_tokens"]} tokens.
+no eloquence) while kept correct, compiled into raw sequences in the **{fmt}** conversation format
+(`{example}`) of at most {stats["max_tokens"]} tokens.
 
 - Source: {options.source_name} (`{Path(stats["input"]).name}`), licence **{options.source_license}**;
   this derived set carries the same licence.

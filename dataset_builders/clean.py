@@ -10,10 +10,10 @@ import re
 
 from dataset_builders.commentary import multiple_answers, strip_commentary
 from dataset_builders.facts import lost_facts
+from dataset_builders.formats import MISTRAL_V1, ChatFormat
 from dataset_builders.load import clean_seam
 from dataset_builders.records import Record, StageResult
 from dataset_builders.style import style_problem
-from dataset_builders.template import find_marker
 
 STAGE = "clean"
 # A preamble word counts only when punctuation follows it ("Sure! ...", not "Great Britain"),
@@ -96,16 +96,17 @@ def clean_answer(text: str, question: str, original: str = "",
 
 
 def clean(records: list[Record], fact_check: str = "lenient", rewritten: bool = True, *,
-          style_check: bool = True, min_grade_drop: float = 1.0, max_slop_rate: float = 3.0) -> StageResult:
+          style_check: bool = True, min_grade_drop: float = 1.0, max_slop_rate: float = 3.0,
+          chat_format: ChatFormat = MISTRAL_V1) -> StageResult:
     """Clean every answer; ``fact_check``: :data:`.facts.MODES`; the style check's margin and
-    slop rate (:mod:`.style`); ``rewritten`` False (backend none: the answers are the
+    slop rate (:mod:`.style`); ``chat_format``: whose markers free text may not hold; ``rewritten`` False (backend none: the answers are the
     originals) skips the checks that judge a rewrite."""
     result = StageResult()
     for rec in records:
         cuts: list[tuple[str, str]] = []
         answer = clean_answer(rec.answer or "", rec.question, rec.original_answer, cuts if rewritten else None)
         rec.answer = answer
-        marker = find_marker(answer) or find_marker(rec.question)
+        marker = chat_format.find_marker(answer) or chat_format.find_marker(rec.question)
         lost = lost_facts(rec.question, rec.original_answer, answer, fact_check) if rewritten else []
         if not answer:
             result.reject(rec, STAGE, "empty_answer")

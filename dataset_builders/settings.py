@@ -34,8 +34,12 @@ class BuildSettings(BackendOptions):
                                     "original answers.")
     style_prompt: str | None = opt(None, "File with the rewrite prompt template; must contain {question} "
                                          "and {answer}.")
-    tokenizer: str | None = opt(None, "HF tokenizer path with a chat template; default: the real "
+    tokenizer: str | None = opt(None, "The target model's tokenizer (a Hugging Face folder); its chat "
+                                      "template decides the conversation format. Default: the real "
                                       "Mixtral tokenizer (mistral-common tokenizer.model.v1, offline).")
+    chat_format: str | None = opt(None, "Conversation format for a tokenizer without a chat template "
+                                        "(a base model): mistral-v1, chatml, llama3 or gemma3; checked "
+                                        "against the template where there is one.")
     max_tokens: int = opt(128, "Drop sequences longer than this many tokens (BOS and EOS included).", ge=8)
     limit: int | None = opt(None, "Only the first N loaded records (trial runs).", ge=1)
     max_failed_share: float = opt(0.2, "Exit non-zero when more than this share of the rewrites failed "

@@ -55,16 +55,6 @@ def compile_pair(question: str, answer: str) -> str:
     return compile_turns([(question, answer)])
 
 
-def find_marker(text: str) -> str | None:
-    """The first template marker inside free text (such text cannot round-trip)."""
-    if "[" not in text and "<" not in text:
-        return None
-    for marker in MARKERS:
-        if marker in text:
-            return marker
-    return None
-
-
 def decompile(text: str) -> list[Turn]:
     """A raw sequence -> its turns. Raises :class:`TemplateError` when it is not one."""
     s = text.strip()

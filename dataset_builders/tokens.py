@@ -14,7 +14,9 @@ from functools import lru_cache
 from itertools import chain
 from pathlib import Path
 
-from dada_plugin.errors import InputError, TemplateError
+from dada_plugin.errors import ConfigError, InputError, TemplateError
+from dataset_builders.formats import FORMATS, ChatFormat, get_format
+from dataset_builders.formats import MISTRAL_V1 as MISTRAL_V1_FORMAT
 from dataset_builders.template import CHAT_TEMPLATE, Turn, decompile, user_part
 
 MISTRAL_V1 = "mistral-common:v1"
@@ -42,6 +44,7 @@ class MistralV1Tokenizer:
     """Batched SentencePiece encoding that equals mistral-common's v1 instruct encoding."""
 
     name = MISTRAL_V1
+    format = MISTRAL_V1_FORMAT
 
     def __init__(self):
         import sentencepiece as spm
@@ -98,10 +101,31 @@ class MistralV1Tokenizer:
         return out
 
 
-class HFChatTokenizer:
-    """Any Hugging Face tokenizer with a chat template (a local path; nothing is fetched)."""
+PROBE = [("Who are you?", "A probe."), ("And now?", "Still one.")]
 
-    def __init__(self, path: str):
+
+def _messages(turns: list[Turn]) -> list[dict]:
+    return [{"role": r, "content": c} for q, a in turns for r, c in (("user", q), ("assistant", a))]
+
+
+def renders_as(fmt: ChatFormat, text: str) -> bool:
+    """``text`` (a template's rendering of :data:`PROBE`) is ``fmt``'s layout of it
+    (mistral-v1: as its decompiler reads it, spacing variants included)."""
+    if fmt is MISTRAL_V1_FORMAT:
+        try:
+            return decompile(text) == PROBE
+        except TemplateError:
+            return False
+    return text == fmt.render(PROBE)
+
+
+class HFChatTokenizer:
+    """Any Hugging Face tokenizer (a local path; nothing is fetched) in one of dada's formats:
+    the one its chat template renders, found by rendering a probe conversation; a tokenizer with
+    no template (a base model) takes the format ``chat_format`` names, whose template dada then
+    gives it."""
+
+    def __init__(self, path: str, chat_format: str | None = None):
         from transformers import AutoTokenizer
 
         self.name = str(path)
@@ -109,37 +133,36 @@ class HFChatTokenizer:
             self._tok = AutoTokenizer.from_pretrained(path, local_files_only=True)
         except (OSError, ValueError) as exc:
             raise InputError(path, f"cannot load a tokenizer: {exc}") from exc
+        named = get_format(chat_format) if chat_format else None
         if not self._tok.chat_template:
-            raise InputError(path, "tokenizer has no chat template")
-        self._check_template(path)
+            if named is None:
+                raise InputError(path, "tokenizer has no chat template (a base model?): name its "
+                                       f"conversation format with --chat-format ({', '.join(sorted(FORMATS))})")
+            self._tok.chat_template = named.jinja()
+            self.format = named
+            return
+        self.format = self._check_template(path, named)
 
-    def _check_template(self, path) -> None:
-        """The template must render Mixtral-Instruct's form: dada compiles those sequences, so
-        counting tokens with another template would measure text that is never trained."""
-        probe = [("Who are you?", "A probe."), ("And now?", "Still one.")]
-        messages = [{"role": r, "content": c} for q, a in probe for r, c in (("user", q), ("assistant", a))]
+    def _check_template(self, path, named: ChatFormat | None) -> ChatFormat:
+        """The format the tokenizer's template renders: dada compiles sequences in it, so
+        counting tokens with a template dada cannot lay out would measure text never trained."""
         try:
-            text = self._tok.apply_chat_template(messages, tokenize=False)
+            text = self._tok.apply_chat_template(_messages(PROBE), tokenize=False)
         except Exception:  # noqa: BLE001 - jinja or the template's own raise_exception
             text = ""
-        try:
-            ok = bool(text) and decompile(text) == probe
-        except TemplateError:
-            ok = False
-        if not ok:
+        found = next((f for f in ([named] if named else FORMATS.values()) if text and renders_as(f, text)), None)
+        if found is None:
             shown = repr(text[:80]) if text else "nothing usable"
-            raise InputError(path, f"the tokenizer's chat template is not Mixtral-Instruct's (it renders "
-                                   f"{shown}); dada build compiles <s>[INST] q [/INST] a</s> sequences, so "
-                                   "give a Mixtral-Instruct tokenizer (or none: the built-in Mixtral v1); "
-                                   "other chat formats can train from the messages column")
+            wanted = f"the {named.name} format" if named else f"one of dada's formats ({', '.join(sorted(FORMATS))})"
+            raise InputError(path, f"the tokenizer's chat template is not {wanted} (it renders {shown}); "
+                                   "give a tokenizer whose template dada knows, or one without a template "
+                                   "and --chat-format")
+        return found
 
     def encode_batch(self, conversations: list[list[Turn]]) -> list[list[int]]:
         out = []
         for turns in conversations:
-            messages = []
-            for q, a in turns:
-                messages += [{"role": "user", "content": q}, {"role": "assistant", "content": a}]
-            ids = self._tok.apply_chat_template(messages, tokenize=True, return_dict=False)
+            ids = self._tok.apply_chat_template(_messages(turns), tokenize=True, return_dict=False)
             out.append(list(ids["input_ids"] if isinstance(ids, dict) else ids))
         return out
 
@@ -148,11 +171,15 @@ class HFChatTokenizer:
 
 
 @lru_cache(maxsize=4)
-def load_tokenizer(spec: str | None = None):
-    """``None`` or ``mistral-common:v1`` -> the built-in Mixtral tokenizer; else an HF path."""
+def load_tokenizer(spec: str | None = None, chat_format: str | None = None):
+    """``None`` or ``mistral-common:v1`` -> the built-in Mixtral tokenizer (the mistral-v1
+    format); else an HF path, in the format its template renders (or ``chat_format``)."""
     if spec in (None, "", MISTRAL_V1):
+        if chat_format not in (None, MISTRAL_V1_FORMAT.name):
+            raise ConfigError(f"--chat-format {chat_format} needs --tokenizer: a folder with the model's "
+                              "tokenizer (the built-in one is Mixtral's, mistral-v1)")
         return MistralV1Tokenizer()
-    return HFChatTokenizer(spec)
+    return HFChatTokenizer(spec, chat_format)
 
 
 def write_hf_tokenizer(directory: str | Path) -> Path:

@@ -59,11 +59,15 @@ def build(input_path, outdir, **values):
 @click.option("--fields", type=click.Choice(list(ROW_FORMATS)), default="alpaca", show_default=True,
               help="Row shape: alpaca {instruction, input, output} (the whole user turn as the "
                    "instruction, input empty), or {question, answer}.")
+@click.option("--chat-format", default=None, help="Conversation format of sequences whose row does not "
+                                                  "name one (chat_format): mistral-v1 (default), chatml, "
+                                                  "llama3, gemma3.")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (never the input).")
-def decompile(file, output, fields, force):
-    """Raw Mixtral-Instruct sequences -> pairs.
+def decompile(file, output, fields, chat_format, force):
+    """Raw sequences -> pairs.
 
-    FILE is JSONL with a 'text' field (e.g. dada.jsonl) or plain text, one sequence per line.
+    FILE is JSONL with a 'text' field (e.g. dada.jsonl, each row read in its chat_format) or plain
+    text, one Mixtral-Instruct sequence per line.
 
     Example usage:
 
@@ -72,5 +76,5 @@ def decompile(file, output, fields, force):
         dada decompile out/dada.jsonl -o qa.jsonl --fields question-answer
     """
 
-    n = decompile_file(file, output, fields=fields, force=force)
+    n = decompile_file(file, output, fields=fields, force=force, chat_format=chat_format)
     click.echo(f"wrote {output} ({n} pairs)")

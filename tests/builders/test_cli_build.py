@@ -30,7 +30,8 @@ def test_build_none_backend_summary_and_outputs(alpaca_path, tmp_path):
     rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
     assert len(rows) == 75
     row = rows[0]
-    assert list(row) == ["id", "question", "answer", "original_answer", "text", "n_tokens", "messages"]
+    assert list(row) == ["id", "question", "answer", "original_answer", "text", "n_tokens", "messages", "chat_format"]
+    assert row["chat_format"] == "mistral-v1"
     assert row["text"] == f"<s>[INST] {row['question']} [/INST] {row['answer']}</s>"
     assert row["messages"] == [{"role": "user", "content": row["question"]},
                                {"role": "assistant", "content": row["answer"]}]

@@ -80,3 +80,74 @@ def test_markers_bad_text_and_unknown_formats():
                                           "mistral-v1"):
         get_format("vicuna")
     assert get_format(None).name == "mistral-v1"
+
+
+SPECIALS = {"chatml": (["<|endoftext|>", "<|im_start|>", "<|im_end|>"], None, "<|im_end|>"),
+            "llama3": (["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+                       "<|begin_of_text|>", "<|eot_id|>"),
+            "gemma3": (["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], "<bos>", "<eos>")}
+
+
+def bpe_tokenizer(folder, name: str, texts: list[str], template: bool = True):
+    """A byte-level BPE tokenizer trained on ``texts`` (with the format's special tokens), as
+    Qwen and Llama 3 ship theirs, saved as a Hugging Face folder."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    specials, bos, eos = SPECIALS[name]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=600, special_tokens=specials,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos,
+                                 additional_special_tokens=[t for t in specials if t not in (bos, eos)])
+    if template:
+        hf.chat_template = get_format(name).jinja()
+    hf.save_pretrained(str(folder))
+    return folder
+
+
+@pytest.mark.parametrize("name", ["chatml", "llama3", "gemma3"])
+def test_build_in_the_format_of_the_tokenizers_template(name, alpaca_path, alpaca_records, tmp_path):
+    """`dada build --tokenizer DIR` renders each row in the format the tokenizer's template
+    lays out and counts the ids its template gives (what training sees); a tokenizer without a
+    template takes --chat-format, and the two builds agree."""
+    import json
+
+    from click.testing import CliRunner
+    from transformers import AutoTokenizer
+
+    from dada_plugin.cli import dada
+
+    texts = [r["instruction"] + " " + r["output"] for r in alpaca_records]
+    folders = {"template": bpe_tokenizer(tmp_path / "tok", name, texts),
+               "base": bpe_tokenizer(tmp_path / "base", name, texts, template=False)}
+    outs = {}
+    for kind, folder in folders.items():
+        out = tmp_path / f"out-{kind}"
+        extra = ["--chat-format", name] if kind == "base" else []
+        result = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(out), "--backend", "none",
+                                           "--tokenizer", str(folder), "--no-progress", "--limit", "30", *extra])
+        assert result.exit_code == 0, result.output
+        outs[kind] = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
+        assert json.loads((out / "stats.json").read_text())["chat_format"] == name
+        assert f"**{name}** conversation format" in (out / "README.md").read_text()
+    rows = outs["template"]
+    assert rows and [{k: v for k, v in r.items()} for r in outs["base"]] == rows
+    fmt, tok = get_format(name), AutoTokenizer.from_pretrained(str(folders["template"]))
+    marker = fmt.markers[-1]  # the end of a turn
+    for row in rows:
+        assert row["chat_format"] == name and row["text"] == fmt.render([(row["question"], row["answer"])])
+        ids = tok.apply_chat_template(row["messages"], tokenize=True, return_dict=False)
+        assert row["n_tokens"] == len(ids) and tok.convert_tokens_to_ids(marker) in ids  # markers: one token each
+    pairs = tmp_path / "pairs.jsonl"  # decompiled in the format each row names
+    result = CliRunner().invoke(dada, ["decompile", str(tmp_path / "out-template" / "dada.jsonl"), "-o", str(pairs),
+                                       "--fields", "question-answer"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(line) for line in pairs.read_text().splitlines()] == [
+        {"question": fmt._content(r["question"]), "answer": fmt._content(r["answer"])} for r in rows]
+    missing = CliRunner().invoke(dada, ["build", str(alpaca_path), "-o", str(tmp_path / "x"), "--backend", "none",
+                                        "--tokenizer", str(folders["base"]), "--no-progress"])
+    assert missing.exit_code == 1 and "has no chat template (a base model?): name its conversation format " \
+                                      "with --chat-format" in missing.output

@@ -64,7 +64,8 @@ def test_hf_tokenizer_with_chat_template_matches_mistral_common(alpaca_path, tmp
 
 
 def test_hf_tokenizer_with_another_chat_template_is_refused(tmp_path):
-    """A ChatML tokenizer would count tokens of text that is never compiled: one clear error."""
+    """A template that lays conversations out in no format dada knows would count tokens of text
+    that is never compiled: one clear error naming the formats dada knows."""
     import pytest
     from transformers import AutoTokenizer
 
@@ -73,9 +74,10 @@ def test_hf_tokenizer_with_another_chat_template_is_refused(tmp_path):
 
     path = write_hf_tokenizer(tmp_path / "tok")
     tok = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-    tok.chat_template = ("{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-                         "{% endfor %}")
+    tok.chat_template = "{% for m in messages %}{{ m['role'].upper() }}: {{ m['content'] }}\n{% endfor %}"
     tok.save_pretrained(str(path))
-    with pytest.raises(InputError, match=r"tok: the tokenizer's chat template is not Mixtral-Instruct's "
-                                         r"\(it renders '<\|im_start\|>user\\nWho are you\?"):
+    with pytest.raises(InputError, match=r"tok: the tokenizer's chat template is not one of dada's formats "
+                                         r"\(chatml, gemma3, llama3, mistral-v1\) \(it renders 'USER: Who are you\?"):
         HFChatTokenizer(str(path))
+    with pytest.raises(InputError, match=r"is not the chatml format"):
+        HFChatTokenizer(str(write_hf_tokenizer(tmp_path / "mixtral")), chat_format="chatml")

@@ -16,10 +16,11 @@ from dada_plugin.axolotl import PLUGIN, STRATEGY, TARGETS
 from dada_plugin.axolotl.plan import BUILTIN, plan_for_config
 from dada_plugin.axolotl.validate import validate_axolotl_config
 from dada_plugin.errors import ConfigError
-from dada_plugin.io import load_yaml, seal, sealed, write_text
+from dada_plugin.io import load_yaml, loads_json, seal, sealed, write_text
 from dada_plugin.outputs import check_file
 from dada_plugin.seed import MIXTRAL_NAME, SEED_MERGE_BASE, SEED_MODEL, check_t
 from dada_plugin.settings import Settings, command_line, opt
+from dataset_builders.formats import MISTRAL_V1, ChatFormat, get_format
 
 Item = tuple[str, Any, str]  # (key, value, comment); key "#" is a section heading
 
@@ -72,6 +73,10 @@ class TrainSettings(Settings):
                                  flag="--model-config")
     launcher: Literal["accelerate", "python"] = opt("accelerate", "How `axolotl train` launches "
                                                                   "(dada run's train step).", cli=False)
+    chat_format: str | None = opt(None, "Conversation format of the data [default: the one its rows name "
+                                        "(chat_format in dada.jsonl), else mistral-v1]. Other than "
+                                        "mistral-v1: axolotl's chat_template type with that format's "
+                                        "template and end-of-turn tokens.")
     force: bool = opt(False, "Replace OUTPUT even if dada did not write it.")
 
     @field_validator("lora_r", "lora_alpha", "num_epochs", "sequence_len", "gradient_accumulation_steps",
@@ -145,9 +150,10 @@ def config_items(o: TrainSettings) -> list[Item]:
             ("dada_max_row_tokens", o.sequence_len, "seed: samples of at most 128 tokens, also when packed"),
             ("dada_check_rows", "error", "stop before training if a row is longer (dada build keeps them short)"),
         ]
+    fmt = data_format(o)
     items += [
         ("#", None, "data: dada.jsonl rows written by `dada build`"),
-        *(dataset_items(o.dataset) if o.portable else [
+        *(dataset_items(o.dataset, fmt) if o.portable or fmt is not MISTRAL_V1 else [
             ("datasets", [{"path": o.dataset, "ds_type": "json", "type": STRATEGY}],
              "raw <s>[INST] q [/INST] a</s> rows: one BOS, EOS trained, prompt masked")]),
         ("train_on_inputs", False, "seed: train on answers only (axolotl's default, stated)"),
@@ -232,15 +238,34 @@ def config_items(o: TrainSettings) -> list[Item]:
     return items
 
 
-def dataset_items(dataset: str) -> list[Item]:
-    """The portable data keys: axolotl's own chat_template type over the ``messages`` column,
-    rendered with axolotl's mistral_v1 template (the same ids and labels as dada's strategy)."""
-    return [
-        ("chat_template", "mistral_v1", "axolotl's Mixtral-Instruct v1 template: <s>[INST] q [/INST] a</s>"),
+def data_format(o: TrainSettings) -> ChatFormat:
+    """The conversation format of the training data: ``o.chat_format``, else the one the first
+    row of the dataset names (``chat_format`` in dada.jsonl), else mistral-v1 (the seed's)."""
+    if o.chat_format:
+        return get_format(o.chat_format)
+    try:
+        with open(o.dataset, encoding="utf-8") as fh:
+            first = loads_json(fh.readline() or "{}")
+    except (OSError, ValueError):
+        return MISTRAL_V1
+    named = first.get("chat_format") if isinstance(first, dict) else None
+    return get_format(named) if isinstance(named, str) else MISTRAL_V1
+
+
+def dataset_items(dataset: str, fmt: ChatFormat = MISTRAL_V1) -> list[Item]:
+    """The chat-template data keys: axolotl's own chat_template type over the ``messages``
+    column, rendered with axolotl's template of the data's format (for mistral-v1: the same
+    ids and labels as dada's strategy), the format's end of turn trained with the answer."""
+    items: list[Item] = [
+        ("chat_template", fmt.axolotl, f"axolotl's {fmt.axolotl} template: the {fmt.name} format dada built "
+                                       f"the rows in"),
         ("datasets", [{"path": dataset, "ds_type": "json", "type": "chat_template", "field_messages": "messages",
                        "roles_to_train": ["assistant"], "train_on_eos": "turn"}],
-         "the messages column of dada.jsonl: the answer and its EOS trained, the prompt masked"),
+         "the messages column of dada.jsonl: the answer and its end of turn trained, the prompt masked"),
     ]
+    if fmt is not MISTRAL_V1:  # axolotl's default eot_tokens miss some (Gemma's <end_of_turn>)
+        items.append(("eot_tokens", list(fmt.eot_tokens), f"the {fmt.name} end of turn, trained with each answer"))
+    return items
 
 
 def config_dict(items: list[Item]) -> dict:
@@ -304,10 +329,12 @@ def _from_base(o: TrainSettings) -> dict:
             or not isinstance(cfg["datasets"][0], dict):
         raise ConfigError("an axolotl config with a datasets list", source=o.base_config)
     cfg.update(base_model=o.base_model, output_dir=o.output_dir, dataset_prepared_path=o.prepared_path)
+    fmt = data_format(o)
+    if o.portable or fmt is not MISTRAL_V1:
+        plain = config_dict(dataset_items(o.dataset, fmt))
+        cfg["datasets"][0] = plain.pop("datasets")[0]
+        cfg.update(plain)
     if o.portable:
-        plain = config_dict(dataset_items(o.dataset))
-        cfg["chat_template"] = plain["chat_template"]
-        cfg["datasets"][0] = plain["datasets"][0]
         cfg["plugins"] = [p for p in cfg.get("plugins") or [] if p != PLUGIN]
         for key in [k for k in cfg if k.startswith("dada_") or (k == "plugins" and not cfg[k])]:
             del cfg[key]

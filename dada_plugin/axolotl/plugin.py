@@ -29,12 +29,13 @@ from pydantic import BaseModel, field_validator, model_validator
 
 from dada_plugin.axolotl import STRATEGY
 from dada_plugin.axolotl.strategy import row_lengths
-from dada_plugin.errors import ConfigError, InputError
+from dada_plugin.errors import ConfigError, InputError, TemplateError
 from dada_plugin.io import jsonl_rows, sealed
 from dada_plugin.mergekit.config import build_slerp_config, write_merge_config
 from dada_plugin.mergekit.lint import check_merge_config
 from dada_plugin.outputs import check_file
 from dada_plugin.seed import check_t
+from dataset_builders.formats import get_format
 
 LOG = get_logger("axolotl.dada")  # under axolotl's logger, so its handlers print it
 
@@ -88,8 +89,30 @@ class DadaArgs(BaseModel):
 
 
 def _is_dada_dataset(ds) -> bool:
+    """dada's own strategy, or axolotl's chat_template type (dada writes it for formats other
+    than mistral-v1; its rows are checked when they are dada rows)."""
     kind = ds.get("type") if isinstance(ds, dict) else getattr(ds, "type", None)
-    return kind == STRATEGY
+    return kind in (STRATEGY, "chat_template")
+
+
+def _template_lengths(tokenizer, rows: list[dict], path) -> list[int]:
+    """Token counts of dada rows as axolotl's chat_template type renders them with the training
+    tokenizer's template; ConfigError before any training when that template does not render
+    the rows' own text (they were built for another tokenizer or format)."""
+    first = rows[0]
+    rendered = tokenizer.apply_chat_template(first["messages"], tokenize=False)
+    try:  # the same conversation (mistral-v1 text varies in its spaces, not its ids)
+        fmt = get_format(first.get("chat_format"))
+        same = rendered == first.get("text") or fmt.decompile(rendered) == fmt.decompile(str(first.get("text")))
+    except (ConfigError, TemplateError):
+        same = False
+    if not same:
+        raise ConfigError(f"{path}: the rows were built in the {first.get('chat_format')} format, but the "
+                          f"training tokenizer's chat template renders them otherwise ({rendered[:60]!r} vs "
+                          f"{str(first.get('text'))[:60]!r}): build with this model's tokenizer "
+                          "(dada build --tokenizer), or train the model the rows were built for",
+                          source="datasets")
+    return [len(tokenizer.apply_chat_template(r["messages"], tokenize=True, return_dict=False)) for r in rows]
 
 
 def dada_rows(path: str | Path) -> list[dict]:
@@ -111,9 +134,12 @@ def long_rows(cfg, tokenizer) -> tuple[int, list[str]]:
             LOG.warning("dada: rows of %s not checked (not a local file)", ds.get("path"))
             continue
         rows = dada_rows(ds["path"])
+        template = (ds.get("type") if isinstance(ds, dict) else getattr(ds, "type", None)) == "chat_template"
+        if template and not (rows and isinstance(rows[0], dict) and "chat_format" in rows[0]):
+            continue  # not rows dada built
         seen += len(rows)
-        too_long += [f"{row.get('id', '?')} ({n} tokens)" for row, n in zip(rows, row_lengths(tokenizer, rows))
-                     if n > limit]
+        lengths = _template_lengths(tokenizer, rows, ds["path"]) if template else row_lengths(tokenizer, rows)
+        too_long += [f"{row.get('id', '?')} ({n} tokens)" for row, n in zip(rows, lengths) if n > limit]
     return seen, too_long
 
 

@@ -273,3 +273,50 @@ def test_portable_from_a_base_config(tmp_path):
                                 "train_on_eos": "turn"}]
     assert cfg["chat_template"] == "mistral_v1" and cfg["lora_r"] == 512
     validate_file(out)
+
+
+@pytest.mark.parametrize("name, eot", [("chatml", ["<|im_end|>"]), ("gemma3", ["<end_of_turn>"]),
+                                       ("llama3", ["<|eot_id|>"])])
+def test_rows_in_another_format_train_with_axolotls_template_of_it(tmp_path, name, eot):
+    """dada.jsonl rows that say their format get axolotl's chat_template type with that format's
+    template and end-of-turn tokens (Gemma's <end_of_turn> is not in axolotl's defaults), the
+    plugin kept for the row check and the SLERP recipe; validated by axolotl."""
+    import yaml
+
+    data = tmp_path / "dada.jsonl"
+    data.write_text(json.dumps({"id": "0-x", "question": "q", "answer": "a", "text": "t", "n_tokens": 5,
+                                "messages": [], "chat_format": name}) + "\n")
+    out = tmp_path / "dada.yml"
+    result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--dataset", str(data)])
+    assert result.exit_code == 0, result.output
+    cfg = yaml.safe_load(out.read_text())
+    assert (cfg["chat_template"], cfg["eot_tokens"]) == (name, eot)
+    assert cfg["datasets"] == [{"path": str(data), "ds_type": "json", "type": "chat_template",
+                                "field_messages": "messages", "roles_to_train": ["assistant"],
+                                "train_on_eos": "turn"}]
+    assert cfg["plugins"] == ["dada_plugin.axolotl.plugin.DadaPlugin"] and cfg["dada_max_row_tokens"] == 128
+
+
+def test_rows_built_for_another_tokenizer_are_refused_before_training(tmp_path):
+    from axolotl.utils.dict import DictDefault
+
+    from dada_plugin.axolotl.plugin import long_rows
+    from dataset_builders.formats import get_format
+    from dataset_builders.tokens import write_hf_tokenizer
+
+    turns = [("Why is the sky blue?", "Air bounces blue light.")]
+    row = {"id": "0-x", "question": turns[0][0], "answer": turns[0][1], "chat_format": "chatml",
+           "text": get_format("chatml").render(turns),
+           "messages": [{"role": "user", "content": turns[0][0]}, {"role": "assistant", "content": turns[0][1]}]}
+    data = tmp_path / "dada.jsonl"
+    data.write_text(json.dumps(row) + "\n")
+    cfg = DictDefault(datasets=[{"path": str(data), "type": "chat_template"}], sequence_len=128)
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(write_hf_tokenizer(tmp_path / "tok")))
+    tok.chat_template = get_format("chatml").jinja()
+    assert long_rows(cfg, tok)[0] == 1  # the same format: counted
+    tok.chat_template = get_format("llama3").jinja()
+    with pytest.raises(ConfigError, match="the rows were built in the chatml format, but the training "
+                                          "tokenizer's chat template renders them otherwise"):
+        long_rows(cfg, tok)

@@ -173,11 +173,18 @@ def _text(path, index: int, key: str, value, *, optional: bool = False) -> str:
     return value
 
 
-def _chat_pair(path, index: int, key: str, turns) -> tuple[dict | None, str]:
-    """(the first user/assistant pair as an Alpaca record, '') or (None, the reason it has none)."""
+def _chat_pair(path, index: int, key: str, turns, keep_system: bool = False) -> tuple[dict | None, str]:
+    """(the first user/assistant pair as an Alpaca record, '') or (None, the reason it has none).
+    A system prompt first is kept (``system`` in the record) when ``keep_system`` (the target
+    format has a system role), else the row is rejected as ``system_prompt``."""
     role_key, text_key = CHAT_KEYS[key]
     if not isinstance(turns, list):
         raise InputError(path, f"{key!r} must be a list of turns, not {type(turns).__name__}", record=index)
+    system = None
+    if keep_system and turns and isinstance(turns[0], dict) and \
+            ROLES.get(turns[0].get(role_key), turns[0].get(role_key)) == "system":
+        system = _text(path, index, f"{key}.0.{text_key}", turns[0].get(text_key))
+        turns = turns[1:]
     roles = []
     for turn in turns[:2]:
         if not isinstance(turn, dict) or role_key not in turn or text_key not in turn:
@@ -191,11 +198,14 @@ def _chat_pair(path, index: int, key: str, turns) -> tuple[dict | None, str]:
         return None, "system_prompt"
     if roles != ["user", "assistant"]:
         return None, "no_pair"
-    return {"instruction": _text(path, index, f"{key}.0.{text_key}", turns[0][text_key]), "input": "",
-            "output": _text(path, index, f"{key}.1.{text_key}", turns[1][text_key])}, ""
+    first = 1 if system is not None else 0
+    raw = {"instruction": _text(path, index, f"{key}.{first}.{text_key}", turns[0][text_key]), "input": "",
+           "output": _text(path, index, f"{key}.{first + 1}.{text_key}", turns[1][text_key])}
+    return ({**raw, "system": system} if system is not None else raw), ""
 
 
-def alpaca_record(path, index: int, row, fields: Fields = Fields()) -> tuple[dict | None, str]:
+def alpaca_record(path, index: int, row, fields: Fields = Fields(),
+                  keep_system: bool = False) -> tuple[dict | None, str]:
     """One row as ``{instruction, input, output}`` strings, or (None, reason) for a chat row with
     no pair to take. InputError (naming file and record) for a row that is neither."""
     if not isinstance(row, dict):
@@ -203,7 +213,7 @@ def alpaca_record(path, index: int, row, fields: Fields = Fields()) -> tuple[dic
     if fields.instruction not in row:
         chat = next((k for k in CHAT_KEYS if k in row), None)
         if chat and fields.instruction == Fields.instruction and fields.output == Fields.output:
-            return _chat_pair(path, index, chat, row[chat])  # --input-field means nothing to a chat row
+            return _chat_pair(path, index, chat, row[chat], keep_system)  # --input-field means nothing here
         columns = ", ".join(map(str, list(row)[:8])) or "none"
         hint = (f"a {chat} row is read as a chat only without --instruction-field/--output-field" if chat
                 else "name yours with --instruction-field/--input-field/--output-field, or give "
@@ -221,11 +231,12 @@ def alpaca_record(path, index: int, row, fields: Fields = Fields()) -> tuple[dic
     return out, ""
 
 
-def load(path: str | Path, fields: Fields = Fields()) -> StageResult:
-    """Read, validate and merge; drops become rejections with a reason."""
+def load(path: str | Path, fields: Fields = Fields(), keep_system: bool = False) -> StageResult:
+    """Read, validate and merge; drops become rejections with a reason. ``keep_system``: chat
+    rows keep a leading system prompt (the target format has a system role)."""
     result = StageResult()
     for index, row in enumerate(read_raw(path)):
-        raw, reason = alpaca_record(path, index, row, fields)
+        raw, reason = alpaca_record(path, index, row, fields, keep_system)
         if raw is None:
             blob = json.dumps(row, sort_keys=True, ensure_ascii=False, default=str)
             rec = Record(id=f"{index}-{hashlib.sha256(blob.encode()).hexdigest()[:12]}", index=index,
@@ -234,7 +245,7 @@ def load(path: str | Path, fields: Fields = Fields()) -> StageResult:
             continue
         rec = Record(id=record_id(index, raw), index=index,
                      question=merge_turn(raw["instruction"], raw["input"]),
-                     original_answer=clean_seam(raw["output"]))
+                     original_answer=clean_seam(raw["output"]), system=raw.get("system"))
         if _NOOUTPUT.search(raw["output"]):
             result.reject(rec, STAGE, "nooutput", rec.original_answer[:80])
         elif not rec.original_answer:

@@ -128,10 +128,12 @@ def rewrite(records: list[Record], backend, template: str, store: CompletionStor
 def compile_records(records: list[Record], tokenizer) -> None:
     """Each record's sequence in the tokenizer's conversation format, and its token count (the
     ids training will see)."""
-    counts = tokenizer.count_batch([[(r.question, r.answer)] for r in records])
+    systems = [r.system for r in records]
+    counts = tokenizer.count_batch([[(r.question, r.answer)] for r in records],
+                                   systems if any(s is not None for s in systems) else None)
     render = tokenizer.format.render
     for rec, n in zip(records, counts):
-        rec.text = render([(rec.question, rec.answer)])
+        rec.text = render([(rec.question, rec.answer)], system=rec.system)
         rec.n_tokens = n
 
 
@@ -171,7 +173,8 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     backend = get_backend(options.backend, options)
     tokenizer = load_tokenizer(options.tokenizer, options.chat_format)
 
-    loaded = load(input_path, options.fields)
+    fmt = tokenizer.format
+    loaded = load(input_path, options.fields, keep_system=fmt.system is not None or fmt.system_in_user)
     n_read = len(loaded.kept) + len(loaded.rejected)
     records = loaded.kept[:options.limit] if options.limit else loaded.kept
     stages = {"load": _stage_stats(n_read, loaded)}
@@ -209,7 +212,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         rewritten, throughput = rewrite(records, backend, template, store if backend.cacheable else None,
                                         options.progress, options.retry_rejected, checks, preflight)
         stages["rewrite"] = _stage_stats(len(records), rewritten)
-        cleaned = clean(rewritten.kept, rewritten=rewrites, chat_format=tokenizer.format, **checks)
+        cleaned = clean(rewritten.kept, rewritten=rewrites, chat_format=fmt, **checks)
         answers = {r.id: r.answer for r in cleaned.kept}
         stages["clean"] = {**_stage_stats(len(rewritten.kept), cleaned),
                            "cuts": dict(Counter(kind for _, kind, _ in cleaned.cuts)),
@@ -239,7 +242,7 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
     stats = {
         "input": str(input_path), "records_read": n_read, "kept": len(kept),
         "rejected": len(rejected), "stages": stages, "backend": backend.describe(),
-        "tokenizer": tokenizer.name, "chat_format": tokenizer.format.name, "max_tokens": options.max_tokens,
+        "tokenizer": tokenizer.name, "chat_format": fmt.name, "max_tokens": options.max_tokens,
         "token_lengths": length_stats([r.n_tokens for r in judged.kept], options.max_tokens),
         "rewrite": throughput, "style": style, "elapsed_s": round(time.monotonic() - started, 3),
         "outputs": [n for n in OUTPUTS if (n != "dada.parquet" or "parquet" in options.formats)
@@ -251,11 +254,11 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         withdraw_unless_paid(paid)
         raise
     with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
-        fmt = tokenizer.format.name  # each row says the format it was rendered and counted in
-        tx.write_jsonl("dada.jsonl", ({**r.output_row(), "chat_format": fmt} for r in kept))
+        named = {"chat_format": fmt.name}  # each row says the format it was rendered and counted in
+        tx.write_jsonl("dada.jsonl", ({**r.output_row(), **named} for r in kept))
         if "parquet" in options.formats:
             tx.write_bytes("dada.parquet", lambda fh: parquet_copy(
-                [{**r.output_row(), "chat_format": fmt} for r in kept], fh))
+                [{**r.output_row(), **named} for r in kept], fh))
         else:
             tx.drop("dada.parquet")
         if "grades.png" in stats["outputs"]:

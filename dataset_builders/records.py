@@ -21,6 +21,7 @@ class Record:
     text: str | None = None      # the raw Mixtral-Instruct sequence
     n_tokens: int | None = None  # tokens of ``text`` incl. BOS and EOS
     judge: dict | None = None    # the LLM judge's verdict and reason, when one judged
+    system: str | None = None    # a system prompt the input row had (formats with a system role)
 
     def output_row(self) -> dict:
         """The ``dada.jsonl`` row: the pair, the raw sequence, its length and chat messages."""
@@ -32,10 +33,13 @@ class Record:
             "text": self.text,
             "n_tokens": self.n_tokens,
             "messages": [
+                *([{"role": "system", "content": self.system}] if self.system is not None else []),
                 {"role": "user", "content": self.question},
                 {"role": "assistant", "content": self.answer},
             ],
         }
+        if self.system is not None:
+            row["system"] = self.system
         if self.judge is not None:
             row["judge"] = self.judge
         return row

@@ -69,7 +69,7 @@ class MistralV1Tokenizer:
         return out
 
 
-    def count_batch(self, conversations: list[list[Turn]]) -> list[int]:
+    def count_batch(self, conversations: list[list[Turn]], systems: None = None) -> list[int]:
         """Token counts equal to ``len`` of :meth:`encode_batch`, several times faster: each
         distinct space-delimited segment is encoded once (a segment is encoded on its own, its
         dummy prefix standing for the space it was split at)."""
@@ -104,8 +104,9 @@ class MistralV1Tokenizer:
 PROBE = [("Who are you?", "A probe."), ("And now?", "Still one.")]
 
 
-def _messages(turns: list[Turn]) -> list[dict]:
-    return [{"role": r, "content": c} for q, a in turns for r, c in (("user", q), ("assistant", a))]
+def _messages(turns: list[Turn], system: str | None = None) -> list[dict]:
+    head = [{"role": "system", "content": system}] if system is not None else []
+    return head + [{"role": r, "content": c} for q, a in turns for r, c in (("user", q), ("assistant", a))]
 
 
 def renders_as(fmt: ChatFormat, text: str) -> bool:
@@ -159,15 +160,16 @@ class HFChatTokenizer:
                                    "and --chat-format")
         return found
 
-    def encode_batch(self, conversations: list[list[Turn]]) -> list[list[int]]:
+    def encode_batch(self, conversations: list[list[Turn]], systems: list[str | None] | None = None
+                     ) -> list[list[int]]:
         out = []
-        for turns in conversations:
-            ids = self._tok.apply_chat_template(_messages(turns), tokenize=True, return_dict=False)
+        for turns, system in zip(conversations, systems or [None] * len(conversations)):
+            ids = self._tok.apply_chat_template(_messages(turns, system), tokenize=True, return_dict=False)
             out.append(list(ids["input_ids"] if isinstance(ids, dict) else ids))
         return out
 
-    def count_batch(self, conversations: list[list[Turn]]) -> list[int]:
-        return [len(ids) for ids in self.encode_batch(conversations)]
+    def count_batch(self, conversations: list[list[Turn]], systems: list[str | None] | None = None) -> list[int]:
+        return [len(ids) for ids in self.encode_batch(conversations, systems)]
 
 
 @lru_cache(maxsize=4)

@@ -151,3 +151,33 @@ def test_build_in_the_format_of_the_tokenizers_template(name, alpaca_path, alpac
                                         "--tokenizer", str(folders["base"]), "--no-progress"])
     assert missing.exit_code == 1 and "has no chat template (a base model?): name its conversation format " \
                                       "with --chat-format" in missing.output
+
+
+def test_system_prompts_are_kept_where_the_format_has_a_system_role(alpaca_records, tmp_path):
+    """Chat rows with a system prompt: kept (and rendered, counted, trained) in chatml, rejected
+    as system_prompt in mistral-v1, which has no system role."""
+    import json
+
+    from click.testing import CliRunner
+    from transformers import AutoTokenizer
+
+    from dada_plugin.cli import dada
+
+    src = tmp_path / "chats.jsonl"
+    src.write_text("".join(json.dumps({"messages": [
+        {"role": "system", "content": "Be brief."}, {"role": "user", "content": r["instruction"]},
+        {"role": "assistant", "content": r["output"]}]}) + "\n" for r in alpaca_records[:10]))
+    tok = bpe_tokenizer(tmp_path / "tok", "chatml", [r["output"] for r in alpaca_records])
+    out = tmp_path / "out"
+    result = CliRunner().invoke(dada, ["build", str(src), "-o", str(out), "--backend", "none",
+                                       "--tokenizer", str(tok), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in (out / "dada.jsonl").read_text().splitlines()]
+    hf = AutoTokenizer.from_pretrained(str(tok))
+    for row in rows:
+        assert row["system"] == "Be brief." and row["messages"][0] == {"role": "system", "content": "Be brief."}
+        assert row["text"].startswith("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\n")
+        assert row["n_tokens"] == len(hf.apply_chat_template(row["messages"], tokenize=True, return_dict=False))
+    plain = CliRunner().invoke(dada, ["build", str(src), "-o", str(tmp_path / "v1"), "--backend", "none",
+                                      "--no-progress"])
+    assert plain.exit_code == 1 and "system_prompt 10" in plain.output

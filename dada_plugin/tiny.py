@@ -58,3 +58,35 @@ def build_tiny_mixtral(directory: str | Path, seed: int = 0, answers: bool = Fal
     model.save_pretrained(str(directory), safe_serialization=True)
     write_hf_tokenizer(directory)
     return directory
+
+
+BPE_SPECIALS = {  # per format: special tokens, BOS, EOS
+    "chatml": (["<|endoftext|>", "<|im_start|>", "<|im_end|>"], None, "<|im_end|>"),
+    "llama3": (["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+               "<|begin_of_text|>", "<|eot_id|>"),
+    "gemma3": (["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], "<bos>", "<eos>"),
+}
+
+
+def build_bpe_tokenizer(folder: str | Path, name: str, texts: list[str], template: bool = True) -> Path:
+    """A byte-level BPE tokenizer trained on ``texts`` with the special tokens of the format
+    ``name`` (chatml, llama3, gemma3), as Qwen and Llama 3 ship theirs, saved as a Hugging Face
+    folder with that format's chat template (``template`` False: none, as a base model's) -- a
+    stand-in where no real tokenizer of the family is at hand offline."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    from dataset_builders.formats import get_format
+
+    specials, bos, eos = BPE_SPECIALS[name]
+    tok = Tokenizer(models.BPE())
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=600, special_tokens=specials,
+                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
+    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos,
+                                 additional_special_tokens=[t for t in specials if t not in (bos, eos)])
+    if template:
+        hf.chat_template = get_format(name).jinja()
+    hf.save_pretrained(str(folder))
+    return Path(folder)

@@ -140,7 +140,7 @@ class HFChatTokenizer:
                 raise InputError(path, "tokenizer has no chat template (a base model?): name its "
                                        f"conversation format with --chat-format ({', '.join(sorted(FORMATS))})")
             self._tok.chat_template = named.jinja()
-            self.format = named
+            self.format, self._exact = named, True
             return
         self.format = self._check_template(path, named)
 
@@ -152,6 +152,8 @@ class HFChatTokenizer:
         except Exception:  # noqa: BLE001 - jinja or the template's own raise_exception
             text = ""
         found = next((f for f in ([named] if named else FORMATS.values()) if text and renders_as(f, text)), None)
+        # the template renders the format's text exactly: count by tokenizing that text in batches
+        self._exact = found is not None and text == found.render(PROBE)
         if found is None:
             shown = repr(text[:80]) if text else "nothing usable"
             wanted = f"the {named.name} format" if named else f"one of dada's formats ({', '.join(sorted(FORMATS))})"
@@ -162,8 +164,16 @@ class HFChatTokenizer:
 
     def encode_batch(self, conversations: list[list[Turn]], systems: list[str | None] | None = None
                      ) -> list[list[int]]:
+        """The ids the chat template gives each conversation (what axolotl's chat_template type
+        trains on): where the template renders the format's text exactly, that text tokenized
+        in one batch (the same ids: the template's text is tokenized without added specials),
+        else the template applied per conversation."""
+        systems = systems or [None] * len(conversations)
+        if self._exact:
+            texts = [self.format.render(turns, system=system) for turns, system in zip(conversations, systems)]
+            return [list(ids) for ids in self._tok(texts, add_special_tokens=False)["input_ids"]] if texts else []
         out = []
-        for turns, system in zip(conversations, systems or [None] * len(conversations)):
+        for turns, system in zip(conversations, systems):
             ids = self._tok.apply_chat_template(_messages(turns, system), tokenize=True, return_dict=False)
             out.append(list(ids["input_ids"] if isinstance(ids, dict) else ids))
         return out

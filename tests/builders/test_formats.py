@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from dada_plugin.errors import ConfigError, TemplateError
+from dada_plugin.tiny import build_bpe_tokenizer as bpe_tokenizer
 from dataset_builders.formats import FORMATS, get_format
 from dataset_builders.load import load
 
@@ -80,32 +81,6 @@ def test_markers_bad_text_and_unknown_formats():
                                           "mistral-v1"):
         get_format("vicuna")
     assert get_format(None).name == "mistral-v1"
-
-
-SPECIALS = {"chatml": (["<|endoftext|>", "<|im_start|>", "<|im_end|>"], None, "<|im_end|>"),
-            "llama3": (["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
-                       "<|begin_of_text|>", "<|eot_id|>"),
-            "gemma3": (["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"], "<bos>", "<eos>")}
-
-
-def bpe_tokenizer(folder, name: str, texts: list[str], template: bool = True):
-    """A byte-level BPE tokenizer trained on ``texts`` (with the format's special tokens), as
-    Qwen and Llama 3 ship theirs, saved as a Hugging Face folder."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    specials, bos, eos = SPECIALS[name]
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(texts, trainers.BpeTrainer(vocab_size=600, special_tokens=specials,
-                                                        initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    hf = PreTrainedTokenizerFast(tokenizer_object=tok, bos_token=bos, eos_token=eos,
-                                 additional_special_tokens=[t for t in specials if t not in (bos, eos)])
-    if template:
-        hf.chat_template = get_format(name).jinja()
-    hf.save_pretrained(str(folder))
-    return folder
 
 
 @pytest.mark.parametrize("name", ["chatml", "llama3", "gemma3"])

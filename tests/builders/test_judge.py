@@ -92,7 +92,10 @@ def test_judge_outages_count_against_the_failed_share_and_every_request_is_count
     src = tmp_path / "a.json"
     src.write_text(json.dumps(rows))
     out = tmp_path / "out"
-    args = ["build", str(src), "-o", str(out), "--no-progress", "--judge-model", "j", "--max-retries", "0"]
+    # one request at a time: record 0 is the first to fail, whatever the scheduling (the second
+    # run's count depends on which records the first run stored)
+    args = ["build", str(src), "-o", str(out), "--no-progress", "--judge-model", "j", "--max-retries", "0",
+            "--concurrency", "1"]
     with FakeLLMServer(faults=[None] + ["500", None] * 3) as srv:  # the first: the pre-flight GET
         result = CliRunner().invoke(dada, [*args, "--judge-base-url", srv.url])
     assert result.exit_code == 1

@@ -60,6 +60,20 @@ def build_tiny_mixtral(directory: str | Path, seed: int = 0, answers: bool = Fal
     return directory
 
 
+def build_tiny_llama(directory: str | Path, seed: int = 0) -> Path:
+    """A tiny random dense Llama (the Mixtral stand-in's sizes, no experts) with the real
+    Mistral v1 tokenizer: the dense-model stand-in for merges and GGUF."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    directory = Path(directory)
+    arch = {k: v for k, v in TINY_ARCH.items() if k not in ("num_local_experts", "num_experts_per_tok")}
+    torch.manual_seed(seed)
+    LlamaForCausalLM(LlamaConfig(**arch)).save_pretrained(str(directory), safe_serialization=True)
+    write_hf_tokenizer(directory)
+    return directory
+
+
 BPE_SPECIALS = {  # per format: special tokens, BOS, EOS
     "chatml": (["<|endoftext|>", "<|im_start|>", "<|im_end|>"], None, "<|im_end|>"),
     "llama3": (["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],

@@ -3,8 +3,9 @@
 A reference is ``PATH[@REVISION][+ADAPTER]``. PATH is either a local folder (must be written
 absolute: mergekit looks up relative paths with one slash on the hub) or a hub id. Local folders
 are read from their ``config.json``; a hub id (or a local path absent from this machine) is
-described by the built-in Mixtral-8x7B numbers when its name says Mixtral or 8x7B, and is
-otherwise unknown, so the checks that need its config are skipped.
+described by the numbers shipped in ``known_models.json`` (Gemma 3 270M), or the built-in
+Mixtral-8x7B numbers when its name says Mixtral or 8x7B, and is otherwise unknown, so the
+checks that need its config are skipped.
 """
 
 from __future__ import annotations
@@ -109,6 +110,13 @@ def read_config(path: str | Path) -> dict:
         raise ValueError(f"{file}: unreadable ({exc})") from exc
 
 
+@lru_cache(maxsize=1)
+def known_models() -> dict[str, dict]:
+    """The hub models whose numbers ship with dada (``known_models.json``: data, not code)."""
+    data = json.loads((Path(__file__).with_name("known_models.json")).read_text(encoding="utf-8"))
+    return {k: v for k, v in data.items() if not k.startswith("_")}
+
+
 def model_info(ref: str) -> ModelInfo:
     """Describe the model behind ``ref`` (the adapter part does not change the architecture).
 
@@ -117,6 +125,9 @@ def model_info(ref: str) -> ModelInfo:
     if path_kind(path) != "hub" and Path(path).expanduser().exists():
         return _from_config(ref, read_config(Path(path).expanduser()), "config.json")
     where = "a hub id" if path_kind(path) == "hub" else "not on this machine"
+    known = known_models().get(path.rstrip("/"))
+    if known is not None:
+        return _from_config(ref, known, f"{where}: built-in numbers of {path}")
     if MIXTRAL_NAME.search(path):
         return _from_config(ref, MIXTRAL_8X7B, f"{where}: built-in Mixtral-8x7B numbers")
     return ModelInfo(ref, None, None, f"{where}: no config.json readable offline")

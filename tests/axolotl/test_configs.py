@@ -27,7 +27,7 @@ def test_every_shipped_config_validates(name):
     from dada_plugin.axolotl.validate import validate_file
 
     cfg = validate_file(CONFIGS / name)
-    assert cfg.datasets[0]["type"] == "dada_plugin.axolotl.strategy"
+    assert cfg.datasets[0]["type"] == ("chat_template" if name.startswith("gemma3") else "dada_plugin.axolotl.strategy")
     assert cfg.dada_max_row_tokens is not None or name.startswith("tiny")
 
 
@@ -35,6 +35,10 @@ def test_every_shipped_config_validates(name):
     ("mixtral-itr-dada-qlora.yml", []),
     ("mixtral-itr-dada-qlora-fsdp.yml", ["--targets", "attention+experts", "--multi-gpu", "fsdp",
                                          "--output-dir", "runs/dada-qlora-fsdp"]),
+    ("gemma3-270m-dada-lora.yml", ["--chat-format", "gemma3", "--base-model", "google/gemma-3-270m", "--adapter",
+                                   "lora", "--lora-r", "64", "--lora-alpha", "64", "--merge-base",
+                                   "google/gemma-3-270m-it", "--output-dir", "/work/outputs/gemma3-dada-lora",
+                                   "--dataset", "out/dada.jsonl"]),
 ])
 def test_shipped_gpu_configs_are_what_axolotl_config_writes(tmp_path, name, argv):
     out = tmp_path / name

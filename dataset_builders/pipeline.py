@@ -254,11 +254,11 @@ def build(input_path: str | Path, outdir: str | Path, options: BuildSettings | N
         withdraw_unless_paid(paid)
         raise
     with folder.transaction() as tx:  # stats.json, which lists the set, is renamed last
-        named = {"chat_format": fmt.name}  # each row says the format it was rendered and counted in
-        tx.write_jsonl("dada.jsonl", ({**r.output_row(), **named} for r in kept))
+        # each row says the format it was rendered and counted in; built once for both copies
+        rows = [{**r.output_row(), "chat_format": fmt.name} for r in kept]
+        tx.write_jsonl("dada.jsonl", rows)
         if "parquet" in options.formats:
-            tx.write_bytes("dada.parquet", lambda fh: parquet_copy(
-                [{**r.output_row(), **named} for r in kept], fh))
+            tx.write_bytes("dada.parquet", lambda fh: parquet_copy(rows, fh))
         else:
             tx.drop("dada.parquet")
         if "grades.png" in stats["outputs"]:

@@ -243,7 +243,8 @@ def test_one_writer_per_output_folder(small, tmp_path):
     from dada_plugin.testing import FakeLLMServer
 
     out = tmp_path / "out"
-    with FakeLLMServer(latency=2.0) as srv:  # 5 records x 2 s: the first is still writing
+    # 5 records x 3 s: the first still writes while the second starts, even on a slow machine
+    with FakeLLMServer(latency=3.0) as srv:
         args = [sys.executable, "-m", "dada_plugin.cli", "build", str(small), "-o", str(out), "--backend",
                 "openai", "--model", "m", "--base-url", srv.url, "--concurrency", "1", "--no-progress"]
         first = subprocess.Popen(args, env=offline_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -60,18 +60,48 @@ def build_tiny_mixtral(directory: str | Path, seed: int = 0, answers: bool = Fal
     return directory
 
 
-def build_tiny_llama(directory: str | Path, seed: int = 0) -> Path:
-    """A tiny random dense Llama (the Mixtral stand-in's sizes, no experts) with the real
-    Mistral v1 tokenizer: the dense-model stand-in for merges and GGUF."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
+DENSE = {  # family -> (transformers config and model class, extra config keys, chat format)
+    "llama": ("LlamaConfig", "LlamaForCausalLM", {}, "llama3"),
+    "mistral": ("MistralConfig", "MistralForCausalLM", {}, "mistral-v1"),
+    "qwen2": ("Qwen2Config", "Qwen2ForCausalLM", {}, "chatml"),
+    "qwen3": ("Qwen3Config", "Qwen3ForCausalLM", {"head_dim": 16}, "chatml"),
+    "gemma3": ("Gemma3TextConfig", "Gemma3ForCausalLM",
+               {"head_dim": 16, "sliding_window": 64, "query_pre_attn_scalar": 16}, "gemma3"),
+}
 
+
+def build_tiny_dense(directory: str | Path, family: str = "llama", seed: int = 0,
+                     tokenizer: str | Path | None = None) -> Path:
+    """A tiny random dense model of ``family`` (llama, mistral, qwen2, qwen3, gemma3: the
+    Mixtral stand-in's sizes, no experts) with ``tokenizer`` (a Hugging Face tokenizer folder,
+    copied in; default the real Mistral v1 tokenizer): the stand-in of current dense models for
+    training, merges and GGUF. The vocabulary is the tokenizer's size."""
+    import shutil
+
+    import torch
+    import transformers
+    from transformers import AutoTokenizer
+
+    config_class, model_class, extra, _ = DENSE[family]
     directory = Path(directory)
+    if tokenizer is None:
+        write_hf_tokenizer(directory)
+    else:
+        shutil.copytree(tokenizer, directory, dirs_exist_ok=True)
+    tok = AutoTokenizer.from_pretrained(str(directory))
     arch = {k: v for k, v in TINY_ARCH.items() if k not in ("num_local_experts", "num_experts_per_tok")}
+    arch.update(extra, vocab_size=len(tok), bos_token_id=tok.bos_token_id, eos_token_id=tok.eos_token_id,
+                pad_token_id=tok.pad_token_id)
     torch.manual_seed(seed)
-    LlamaForCausalLM(LlamaConfig(**arch)).save_pretrained(str(directory), safe_serialization=True)
-    write_hf_tokenizer(directory)
+    config = getattr(transformers, config_class)(**arch)
+    getattr(transformers, model_class)(config).to(torch.float32).save_pretrained(str(directory),
+                                                                                 safe_serialization=True)
     return directory
+
+
+def build_tiny_llama(directory: str | Path, seed: int = 0) -> Path:
+    """A tiny random dense Llama with the real Mistral v1 tokenizer (see :func:`build_tiny_dense`)."""
+    return build_tiny_dense(directory, "llama", seed)
 
 
 BPE_SPECIALS = {  # per format: special tokens, BOS, EOS

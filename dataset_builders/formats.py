@@ -50,20 +50,28 @@ class ChatFormat:
 
     def render(self, turns: list[Turn], system: str | None = None) -> str:
         """The conversation as the text the model is trained on."""
+        return "".join(text for text, _ in self.pieces(turns, system))
+
+    def pieces(self, turns: list[Turn], system: str | None = None) -> list[tuple[str, bool]]:
+        """The rendered text in pieces, each with whether training learns it: an answer and
+        the end-of-turn token after it (what axolotl's chat_template type trains with
+        ``roles_to_train: [assistant]``, ``train_on_eos: turn``); the rest is masked."""
         if not turns:
             raise TemplateError("a sequence needs at least one (question, answer) turn")
         if system is not None and self.system is None and not self.system_in_user:
             raise TemplateError(f"the {self.name} format has no system role")
-        out = [self.start]
+        out = [(self.start, False)]
         if system is not None and not self.system_in_user:
-            out.append(self.system.format(content=self._content(system)))
+            out.append((self.system.format(content=self._content(system)), False))
+        head, tail = self.assistant.split("{content}")
+        eot = next((t for t in self.eot_tokens if tail.startswith(t)), "")
         for i, (q, a) in enumerate(turns):
             question = self._content(q)
             if i == 0 and system is not None and self.system_in_user:
                 question = f"{system}\n\n{question}"
-            out.append(self.user.format(content=question))
-            out.append(self.assistant.format(content=self._content(a)))
-        return "".join(out)
+            out += [(self.user.format(content=question) + head, False), (self._content(a) + eot, True),
+                    (tail[len(eot):], False)]
+        return [(text, trained) for text, trained in out if text]
 
     def jinja(self) -> str:
         """A Hugging Face chat template (Jinja) that renders this layout (what dada writes into

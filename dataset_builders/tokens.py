@@ -181,6 +181,22 @@ class HFChatTokenizer:
     def count_batch(self, conversations: list[list[Turn]], systems: list[str | None] | None = None) -> list[int]:
         return [len(ids) for ids in self.encode_batch(conversations, systems)]
 
+    def encode_labelled(self, turns: list[Turn], system: str | None = None) -> tuple[list[int], list[int]]:
+        """(ids, labels) of one conversation as training sees it: the format's text tokenized
+        (no added specials), each token labelled with its id where it starts inside a trained
+        piece (an answer and its end of turn, :meth:`ChatFormat.pieces`), else -100."""
+        spans, pos = [], 0
+        for text, trained in self.format.pieces(turns, system):
+            if trained:
+                spans.append((pos, pos + len(text)))
+            pos += len(text)
+        text = self.format.render(turns, system=system)
+        enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
+        ids = list(enc["input_ids"])
+        labels = [i if any(a <= start < b for a, b in spans) else -100
+                  for i, (start, _) in zip(ids, enc["offset_mapping"])]
+        return ids, labels
+
 
 @lru_cache(maxsize=4)
 def load_tokenizer(spec: str | None = None, chat_format: str | None = None):

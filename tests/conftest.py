@@ -23,7 +23,7 @@ os.environ.update(HF_HOME=str(HF_CACHE), HF_DATASETS_CACHE=str(HF_CACHE / "datas
 
 # a test that needs one of these builds or runs a model (tiny models, training, merging,
 # llama.cpp): marked slow, left out by `make test-fast`
-MODEL_FIXTURES = {"tiny_mixtral", "tiny_mixtral_b", "llama_cpp_works"}
+MODEL_FIXTURES = {"tiny_mixtral", "tiny_mixtral_b", "llama_cpp_works", "tiny_dense"}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -63,6 +63,30 @@ def tiny_mixtral_b(tmp_path_factory) -> Path:
     from dada_plugin.tiny import build_tiny_mixtral
 
     return build_tiny_mixtral(tmp_path_factory.mktemp("tiny") / "verdict", seed=1)
+
+
+@pytest.fixture(scope="session")
+def tiny_dense(tmp_path_factory, alpaca_records):
+    """``tiny_dense(family, seed=0) -> folder``: a tiny random dense model of ``family`` (llama,
+    mistral, qwen2, qwen3, gemma3; :data:`dada_plugin.tiny.DENSE`) with a byte-level BPE
+    tokenizer in the family's chat format trained on the Alpaca fixture (mistral: the real v1
+    SentencePiece one), built once per session and shared."""
+    from dada_plugin.tiny import DENSE, build_bpe_tokenizer, build_tiny_dense
+
+    built: dict[tuple[str, int], Path] = {}
+    root = tmp_path_factory.mktemp("dense")
+    texts = [" ".join((r["instruction"], r["input"], r["output"])) for r in alpaca_records]
+
+    def make(family: str, seed: int = 0) -> Path:
+        if (family, seed) not in built:
+            fmt = DENSE[family][3]
+            tok = None if fmt == "mistral-v1" else root / f"tok-{fmt}"
+            if tok is not None and not tok.exists():
+                build_bpe_tokenizer(tok, fmt, texts)
+            built[family, seed] = build_tiny_dense(root / f"{family}-{seed}", family, seed, tokenizer=tok)
+        return built[family, seed]
+
+    return make
 
 
 @pytest.fixture(scope="session")

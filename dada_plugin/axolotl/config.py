@@ -340,6 +340,9 @@ def _from_base(o: TrainSettings) -> dict:
             del cfg[key]
     elif o.merge_base:
         cfg.update(dada_slerp_base=o.merge_base, dada_slerp_t=o.merge_t)
+    else:  # --merge-base "": no merge partner, so no slerp.yml
+        for key in ("dada_slerp_base", "dada_slerp_t", "dada_slerp_dtype"):
+            cfg.pop(key, None)
     cfg["datasets"][0]["path"] = o.dataset
     return cfg
 

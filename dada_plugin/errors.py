@@ -48,6 +48,11 @@ class BackendError(DadaError):
     """A rewrite/generation backend that cannot be used (bad URL, unknown model, dead server)."""
 
 
+class ToolError(DadaError):
+    """A tool dada runs (llama.cpp's converter, axolotl, mergekit) that failed: its exit status
+    or signal and its last lines."""
+
+
 class ResultError(DadaError):
     """A run that finished without a result worth reporting as success (nothing kept, too many
     requests failed, a model with no samples); what it did produce is on disk."""

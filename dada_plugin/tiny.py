@@ -99,11 +99,6 @@ def build_tiny_dense(directory: str | Path, family: str = "llama", seed: int = 0
     return directory
 
 
-def build_tiny_llama(directory: str | Path, seed: int = 0) -> Path:
-    """A tiny random dense Llama with the real Mistral v1 tokenizer (see :func:`build_tiny_dense`)."""
-    return build_tiny_dense(directory, "llama", seed)
-
-
 BPE_SPECIALS = {  # per format: special tokens, BOS, EOS
     "chatml": (["<|endoftext|>", "<|im_start|>", "<|im_end|>"], None, "<|im_end|>"),
     "llama3": (["<|begin_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],

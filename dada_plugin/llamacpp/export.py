@@ -52,6 +52,10 @@ class GgufSettings(Settings):
         "q8_0", "Weight type: q8_0 (the seed's, ~8.5 bits per weight), f16, bf16 or f32 (norms and "
                 "the router stay f32, as llama.cpp's converter keeps them).", flag="--type")
     name: str | None = opt(None, "general.name in the file [default: the model folder's name].")
+    llama_cpp: str | None = opt(None, "A llama.cpp source tree whose convert_hf_to_gguf.py converts the models "
+                                      "dada's own writer does not know (Qwen, Gemma 3, BPE vocabularies) "
+                                      "[default: the copy `make` unpacks into the environment].",
+                                metavar="DIR")
     force: bool = opt(False, "Replace OUTPUT if it exists.")
 
 
@@ -73,10 +77,8 @@ def _qtypes():
             "bf16": (Q.BF16, F.MOSTLY_BF16), "f32": (Q.F32, F.ALL_F32)}
 
 
-def read_model(folder: Path) -> tuple[dict, dict[str, tuple[Path, tuple[int, ...]]]]:
-    """(config.json, {tensor name: (shard, shape)}) from the safetensors headers only."""
-    from safetensors import safe_open
-
+def read_config(folder: Path) -> dict:
+    """config.json of a model folder, checked (InputError naming the file otherwise)."""
     if not folder.is_dir():
         raise InputError(folder, "not a folder")
     if not (folder / "config.json").is_file():
@@ -85,11 +87,24 @@ def read_model(folder: Path) -> tuple[dict, dict[str, tuple[Path, tuple[int, ...
         config = loads_json(read_text(folder / "config.json"))
     except ValueError as exc:
         raise InputError(folder / "config.json", f"malformed JSON: {exc}") from None
-    arch = ((config.get("architectures") if isinstance(config, dict) else None) or ["?"])[0]
-    if isinstance(config, dict) and arch not in ARCHITECTURES:
-        raise ConfigError(f"{folder}: architecture {arch}: dada gguf converts {', '.join(ARCHITECTURES)}; "
-                          "for others use llama.cpp's convert_hf_to_gguf.py")
-    config = check_config(folder / "config.json", config)
+    return check_config(folder / "config.json", config)
+
+
+def own_writer(folder: Path, config: dict) -> bool:
+    """dada's own writer converts the folder: an architecture it lays out (Mixtral, Mistral,
+    Llama) with a SentencePiece vocabulary; anything else goes to llama.cpp's converter."""
+    arch = (config.get("architectures") or ["?"])[0]
+    return arch in ARCHITECTURES and (folder / "tokenizer.model").is_file()
+
+
+def read_model(folder: Path) -> tuple[dict, dict[str, tuple[Path, tuple[int, ...]]]]:
+    """(config.json, {tensor name: (shard, shape)}) from the safetensors headers only."""
+    from safetensors import safe_open
+
+    config = read_config(folder)
+    arch = (config.get("architectures") or ["?"])[0]
+    if arch not in ARCHITECTURES:
+        raise ConfigError(f"{folder}: architecture {arch}: dada's writer lays out {', '.join(ARCHITECTURES)}")
     index = folder / "model.safetensors.index.json"
     if index.is_file():  # only the shards the index names (a folder may hold stale ones)
         try:
@@ -272,27 +287,66 @@ def added_tokens(folder: Path) -> list[tuple[int, str, bool]]:
 
 def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSettings | None = None,
                 progress: Callable[[str], None] | None = None) -> Path:
-    """Write ``output`` (a GGUF file) from the model in ``model_dir``; returns its path."""
+    """Write ``output`` (a GGUF file) from the model in ``model_dir``; returns its path. dada's
+    own writer where it knows the architecture and vocabulary (:func:`own_writer`), llama.cpp's
+    converter otherwise (:mod:`dada_plugin.llamacpp.convert`); either way the file is sealed
+    as dada's and appears only when complete."""
     try:
-        import gguf
+        import gguf  # noqa: F401
     except ImportError:
         raise ConfigError("dada gguf needs the gguf package: pip install 'dada[gguf]'") from None
-
-    from dataset_builders.template import CHAT_TEMPLATE
+    from dada_plugin.llamacpp.convert import run_converter
 
     settings = settings or GgufSettings()
     folder, output = Path(model_dir), Path(output)
     check_file(output, {}, force=settings.force, ours=written_by_dada, within={"model": folder})
-    config, tensors = read_model(folder)
-    planned = plan(config, tensors, settings.outtype)
-    tokens, scores, types = vocabulary(folder, int(config.get("vocab_size") or 0))
-    file_type = _qtypes()[settings.outtype][1]
+    config = read_config(folder)
+    if own_writer(folder, config):
+        config, tensors = read_model(folder)
+        planned = plan(config, tensors, settings.outtype)
+        vocab = vocabulary(folder, int(config.get("vocab_size") or 0))
+
+        def write(tmp: Path) -> None:
+            _write_own(tmp, folder, config, planned, vocab, settings, progress)
+    else:
+        if progress:
+            progress(f"{(config.get('architectures') or ['?'])[0]}: llama.cpp's converter writes the file")
+
+        def write(tmp: Path) -> None:
+            run_converter(folder.resolve(), tmp.resolve(), settings.outtype, name=settings.name or folder.name,
+                          tree=settings.llama_cpp, writer_key=WRITER_KEY,
+                          blank=(SEAL_PREFIX + SEAL_BLANK).decode(), progress=progress)
 
     output.parent.mkdir(parents=True, exist_ok=True)
     for left in output.parent.glob(f".{glob.escape(output.name)}.*.tmp"):  # a killed run's
         if re.fullmatch(rf"\.{re.escape(output.name)}\.\d+\.tmp", left.name) and not _alive(left):
             left.unlink(missing_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        if _header_seal(tmp) is None:
+            raise InputError(tmp, "the converter wrote no dada.writer key (another llama.cpp tree?)")
+        _seal(tmp)
+        os.chmod(tmp, file_mode())
+        os.replace(tmp, output)
+        fsync_dir(output.parent)
+    except BaseException as exc:
+        tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError):  # a full disk (numpy's short write carries no errno)
+            raise InputError(output, f"cannot write: {exc.strerror or exc}") from exc
+        raise
+    return output
+
+
+def _write_own(tmp: Path, folder: Path, config: dict, planned: list[Planned], vocab: tuple,
+               settings: GgufSettings, progress: Callable[[str], None] | None) -> None:
+    """dada's own writer: the llama architecture's metadata, the SentencePiece vocabulary, the
+    tensors one at a time."""
+    import gguf
+
+    from dataset_builders.template import CHAT_TEMPLATE
+
+    tokens, scores, types = vocab
     writer = gguf.GGUFWriter(str(tmp), gguf.MODEL_ARCH_NAMES[gguf.MODEL_ARCH.LLAMA])
     try:
         writer.add_name(settings.name or folder.name)
@@ -319,7 +373,7 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
             writer.add_expert_count(int(config["num_local_experts"]))
             writer.add_expert_used_count(int(config["num_experts_per_tok"]))
         writer.add_vocab_size(len(tokens))
-        writer.add_file_type(file_type)
+        writer.add_file_type(_qtypes()[settings.outtype][1])
         writer.add_quantization_version(gguf.GGML_QUANT_VERSION)  # as llama.cpp's converter does
         writer.add_tokenizer_model("llama")
         writer.add_tokenizer_pre("default")
@@ -339,18 +393,8 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
             writer.write_tensor_data(convert(p))
             if progress:
                 progress(f"[{i}/{len(planned)}] {p.name} {p.qtype.name}")
+    finally:
         writer.close()
-        _seal(tmp)
-        os.chmod(tmp, file_mode())
-        os.replace(tmp, output)
-        fsync_dir(output.parent)
-    except BaseException as exc:
-        writer.close()
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError):  # a full disk (numpy's short write carries no errno)
-            raise InputError(output, f"cannot write: {exc.strerror or exc}") from exc
-        raise
-    return output
 
 
 def _alive(tmp: Path) -> bool:

@@ -77,8 +77,7 @@ def test_bad_inputs_one_line_and_no_file(tmp_path, tiny_mixtral):
     (bert / "config.json").write_text(json.dumps({"architectures": ["BertModel"]}))
     for folder, message in [
         (empty, f"Error: {empty}: no config.json: not a Hugging Face model folder\n"),
-        (bert, f"Error: {bert}: architecture BertModel: dada gguf converts MixtralForCausalLM, "
-               "MistralForCausalLM, LlamaForCausalLM; for others use llama.cpp's convert_hf_to_gguf.py\n"),
+        (bert, f"Error: {bert / 'config.json'}: missing hidden_size\n"),  # checked before any converter runs
     ]:
         result = CliRunner().invoke(dada, ["gguf", str(folder), "-o", str(tmp_path / "x.gguf")])
         assert result.exit_code == 1

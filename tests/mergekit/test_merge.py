@@ -287,27 +287,3 @@ def test_dada_merge_writes_the_inputs_layout_with_mergekits_numbers(tiny_mixtral
     logits = [AutoModelForCausalLM.from_pretrained(str(d), dtype=torch.float32)(ids).logits
               for d in (raw, out)]
     assert torch.equal(logits[0], logits[1])
-
-
-@pytest.mark.llamacpp
-def test_dense_llama_merges_and_converts(tmp_path_factory, tmp_path):
-    """Nothing assumes Mixtral: two tiny dense Llamas SLERP-merge through dada merge-config and
-    dada merge (no expert rewrite), the merge converts with dada gguf, and llama.cpp generates
-    from it."""
-    from dada_plugin.llamacpp.export import export_gguf
-    from dada_plugin.llamacpp.serve import check_engine
-    from dada_plugin.mergekit.layout import layout
-    from dada_plugin.tiny import build_tiny_llama
-
-    root = tmp_path_factory.mktemp("dense")
-    a, b = build_tiny_llama(root / "a", seed=0), build_tiny_llama(root / "b", seed=1)
-    config = tmp_path / "slerp.yml"
-    result = CliRunner().invoke(dada, ["merge-config", "-o", str(config), "--base", str(a), "--model", str(b),
-                                       "--dtype", "float32"])
-    assert result.exit_code == 0, result.output
-    out = run_merge(config, tmp_path / "merged", echo=None)
-    merged, base, other = load_tensors(out), load_tensors(a), load_tensors(b)
-    assert sorted(merged) == sorted(base) and layout(out) is None  # no experts to rewrite
-    name = "model.layers.1.mlp.down_proj.weight"
-    assert np.abs(merged[name] - base[name]).max() > 1e-4 < np.abs(merged[name] - other[name]).max()
-    check_engine(export_gguf(out, tmp_path / "merged-q8_0.gguf"))

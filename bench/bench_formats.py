@@ -3,8 +3,9 @@ next to mistral-v1's batched SentencePiece count, on the same records (the fixtu
 every question and answer a distinct text), interleaved, best of N.
 
 mistral-v1 counts with mistral-common's v1 SentencePiece model (segment counting, several times
-faster than encoding); the other formats count the ids their Hugging Face tokenizer's chat
-template gives (here byte-level BPE tokenizers trained on the fixture, the stand-in the tests use).
+faster than encoding); mistral-v3 / -v7 / -tekken encode each content with mistral-common's own
+tokenizer files; the other formats count the ids their Hugging Face tokenizer's chat template
+gives (here byte-level BPE tokenizers trained on the fixture, the stand-in the tests use).
 Run: .venv/bin/python bench/bench_formats.py [--records 5000]
 """
 
@@ -27,7 +28,7 @@ def main() -> None:
     args = p.parse_args()
 
     from dada_plugin.tiny import build_bpe_tokenizer
-    from dataset_builders.tokens import HFChatTokenizer, MistralV1Tokenizer
+    from dataset_builders.tokens import MISTRAL_COMMON, HFChatTokenizer, MistralV1Tokenizer, load_tokenizer
 
     base = json.loads(FIXTURE.read_text(encoding="utf-8"))
     convs = [[(f"{r['instruction']} ({i})", f"{r['output']} [{i}]")]
@@ -35,6 +36,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         texts = [r["instruction"] + " " + r["output"] for r in base]
         counters = {"mistral-v1": MistralV1Tokenizer()}
+        counters.update({tok.format.name: tok for tok in map(load_tokenizer, sorted(MISTRAL_COMMON))})
         for name in FORMATS:
             counters[name] = HFChatTokenizer(str(build_bpe_tokenizer(Path(tmp) / name, name, texts)))
         best = dict.fromkeys(counters, float("inf"))
@@ -45,7 +47,7 @@ def main() -> None:
                 best[name] = min(best[name], time.perf_counter() - started)
     print(f"token counts of {len(convs):,} one-turn conversations (best of {args.repeat}):")
     for name, seconds in best.items():
-        print(f"  {name:<11} {seconds:7.2f} s  {len(convs) / seconds:>9,.0f} rec/s  "
+        print(f"  {name:<14} {seconds:7.2f} s  {len(convs) / seconds:>9,.0f} rec/s  "
               f"{seconds / best['mistral-v1']:5.1f}x mistral-v1's time")
 
 

@@ -9,8 +9,10 @@ must not hold: such a text cannot be decompiled), the axolotl ``chat_template`` 
 renders the same text, and the end-of-turn tokens axolotl must train.
 
 Built in: ``mistral-v1`` (Mixtral-Instruct, the seed's: :mod:`dataset_builders.template`
-renders it, exactly mistral-common's v1 layout), ``chatml`` (Qwen 2.5 / 3 without their default
-system prompt), ``llama3`` and ``gemma3``. Each built-in layout renders what axolotl's own
+renders it, exactly mistral-common's v1 layout), the later Mistral layouts ``mistral-v3``,
+``mistral-v7`` (a system role) and ``mistral-tekken`` (Nemo: no spaces around the markers;
+each checked against mistral-common's own encoder), ``chatml`` (Qwen 2.5 / 3 without their
+default system prompt), ``llama3`` and ``gemma3``. Each built-in layout renders what axolotl's own
 template of that name renders (tests/builders/test_formats.py).
 """
 
@@ -40,7 +42,8 @@ class ChatFormat:
     assistant: str             # an assistant turn, end of turn (or EOS) included
     system: str | None         # a system turn, or None: the format has no system role
     markers: tuple[str, ...]   # special strings free text may not hold
-    axolotl: str               # axolotl's chat_template that renders the same text
+    axolotl: str | None        # axolotl's chat_template that renders the same text (None: none
+    #                            does; dada gives axolotl this format's own Jinja)
     eot_tokens: tuple[str, ...]  # what ends an answer, trained with it
     trim: bool = False         # the template strips each content
     system_in_user: bool = False  # the system prompt opens the first user turn (Gemma)
@@ -155,6 +158,21 @@ MISTRAL_V1 = register(_MistralV1(
     name="mistral-v1", start=mixtral.BOS, user=f"{mixtral.INST} {{content}} {mixtral.END_INST}",
     assistant=f" {{content}}{mixtral.EOS}", system=None, markers=mixtral.MARKERS,
     axolotl="mistral_v1", eot_tokens=(mixtral.EOS,)))
+
+# the later Mistral layouts, as mistral-common's own instruct encoders lay them out (SentencePiece v3
+# and v7 put a space before each content, Tekken none; [INST], [/INST] and the system markers are
+# control tokens); axolotl's template of the same text where it has one, else dada's own
+_MISTRAL_MARKERS = ("<s>", "</s>", "[INST]", "[/INST]", "[SYSTEM_PROMPT]", "[/SYSTEM_PROMPT]")
+register(ChatFormat(
+    name="mistral-v3", start="<s>", system=None, user="[INST] {content}[/INST]", assistant=" {content}</s>",
+    markers=_MISTRAL_MARKERS, axolotl="mistral_v2v3", eot_tokens=("</s>",)))
+register(ChatFormat(
+    name="mistral-v7", start="<s>", system="[SYSTEM_PROMPT] {content}[/SYSTEM_PROMPT]",
+    user="[INST] {content}[/INST]", assistant=" {content}</s>", markers=_MISTRAL_MARKERS, axolotl=None,
+    eot_tokens=("</s>",)))
+register(ChatFormat(
+    name="mistral-tekken", start="<s>", system=None, user="[INST]{content}[/INST]", assistant="{content}</s>",
+    markers=_MISTRAL_MARKERS, axolotl="mistral_v3_tekken", eot_tokens=("</s>",)))
 
 register(ChatFormat(
     name="chatml", start="", system="<|im_start|>system\n{content}<|im_end|>\n",

@@ -3,7 +3,9 @@
 Default: mistral-common's ``tokenizer.model.v1`` (the SentencePiece model of Mistral-7B and
 Mixtral-8x7B, 32,000 tokens), encoded exactly as mistral-common's v1 instruct encoder does:
 ``[BOS] + sp("[INST] q [/INST]") + sp(a) + [EOS]`` per turn, but for a whole batch at once.
-``--tokenizer PATH`` takes any Hugging Face tokenizer with a chat template instead.
+``mistral-common:v3``, ``:v7`` and ``:tekken`` are the later Mistral tokenizers mistral-common ships
+(:class:`MistralCommonTokenizer`); ``--tokenizer PATH`` takes any Hugging Face tokenizer with a
+chat template instead.
 """
 
 from __future__ import annotations
@@ -99,6 +101,52 @@ class MistralV1Tokenizer:
             out.append(1 + sum(per_turn[pos:pos + len(turns)]))
             pos += len(turns)
         return out
+
+
+MISTRAL_COMMON = {  # built-in tokenizers mistral-common ships offline: its file, the format it encodes
+    "mistral-common:v3": ("mistral_instruct_tokenizer_240323.model.v3", "mistral-v3"),
+    "mistral-common:v7": ("mistral_instruct_tokenizer_241114.model.v7", "mistral-v7"),
+    "mistral-common:tekken": ("tekken_240911.json", "mistral-tekken"),
+}
+
+
+class MistralCommonTokenizer:
+    """A later Mistral tokenizer from mistral-common's own files (v3 and v7 SentencePiece,
+    Tekken), laid out as its instruct encoder does: ``[BOS]`` (``[SYSTEM_PROMPT] s
+    [/SYSTEM_PROMPT]`` in v7), then per turn ``[INST] q [/INST] a [EOS]``, each content encoded
+    on its own (the encoder's own rule), batched over a whole set."""
+
+    def __init__(self, spec: str):
+        from importlib.resources import files
+
+        from mistral_common.tokens.tokenizers.mistral import MistralTokenizer
+
+        name, fmt = MISTRAL_COMMON[spec]
+        self.name, self.format = spec, get_format(fmt)
+        self._raw = MistralTokenizer.from_file(str(files("mistral_common") / "data" / name)).instruct_tokenizer.tokenizer
+        special = self._raw.get_special_token
+        self._inst, self._end_inst = special("[INST]"), special("[/INST]")
+        self._system = (special("[SYSTEM_PROMPT]"), special("[/SYSTEM_PROMPT]")) if fmt == "mistral-v7" else None
+
+    def _encode(self, text: str) -> list[int]:
+        return self._raw.encode(text, bos=False, eos=False)
+
+    def encode_batch(self, conversations: list[list[Turn]], systems: list[str | None] | None = None
+                     ) -> list[list[int]]:
+        out = []
+        for turns, system in zip(conversations, systems or [None] * len(conversations)):
+            ids = [self._raw.bos_id]
+            if system is not None:
+                if self._system is None:
+                    raise TemplateError(f"the {self.format.name} format has no system role")
+                ids += [self._system[0], *self._encode(system), self._system[1]]
+            for q, a in turns:
+                ids += [self._inst, *self._encode(q), self._end_inst, *self._encode(a), self._raw.eos_id]
+            out.append(ids)
+        return out
+
+    def count_batch(self, conversations: list[list[Turn]], systems: list[str | None] | None = None) -> list[int]:
+        return [len(ids) for ids in self.encode_batch(conversations, systems)]
 
 
 PROBE = [("Who are you?", "A probe."), ("And now?", "Still one.")]
@@ -201,12 +249,13 @@ class HFChatTokenizer:
 @lru_cache(maxsize=4)
 def load_tokenizer(spec: str | None = None, chat_format: str | None = None):
     """``None`` or ``mistral-common:v1`` -> the built-in Mixtral tokenizer (the mistral-v1
-    format); else an HF path, in the format its template renders (or ``chat_format``)."""
-    if spec in (None, "", MISTRAL_V1):
-        if chat_format not in (None, MISTRAL_V1_FORMAT.name):
+    format); ``mistral-common:v3`` / ``:v7`` / ``:tekken`` -> mistral-common's later ones; else an HF path, in the format its template renders (or ``chat_format``)."""
+    if spec in (None, "", MISTRAL_V1) or spec in MISTRAL_COMMON:
+        tok = MistralCommonTokenizer(spec) if spec in MISTRAL_COMMON else MistralV1Tokenizer()
+        if chat_format not in (None, tok.format.name):
             raise ConfigError(f"--chat-format {chat_format} needs --tokenizer: a folder with the model's "
-                              "tokenizer (the built-in one is Mixtral's, mistral-v1)")
-        return MistralV1Tokenizer()
+                              f"tokenizer (the built-in {tok.name} is the {tok.format.name} format)")
+        return tok
     return HFChatTokenizer(spec, chat_format)
 
 

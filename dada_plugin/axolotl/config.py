@@ -259,6 +259,11 @@ def dataset_items(dataset: str, fmt: ChatFormat = MISTRAL_V1) -> list[Item]:
     items: list[Item] = [
         ("chat_template", fmt.axolotl, f"axolotl's {fmt.axolotl} template: the {fmt.name} format dada built "
                                        f"the rows in"),
+    ] if fmt.axolotl else [
+        ("chat_template", "jinja", f"axolotl has no template of the {fmt.name} format dada built the rows in"),
+        ("chat_template_jinja", fmt.jinja(), f"the {fmt.name} format's own template"),
+    ]
+    items += [
         ("datasets", [{"path": dataset, "ds_type": "json", "type": "chat_template", "field_messages": "messages",
                        "roles_to_train": ["assistant"], "train_on_eos": "turn"}],
          "the messages column of dada.jsonl: the answer and its end of turn trained, the prompt masked"),

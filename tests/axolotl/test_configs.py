@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from dada_plugin.cli import dada
 from dada_plugin.errors import ConfigError
+from dataset_builders.formats import get_format
 
 from .conftest import CONFIGS
 
@@ -280,7 +281,8 @@ def test_portable_from_a_base_config(tmp_path):
 
 
 @pytest.mark.parametrize("name, eot", [("chatml", ["<|im_end|>"]), ("gemma3", ["<end_of_turn>"]),
-                                       ("llama3", ["<|eot_id|>"])])
+                                       ("llama3", ["<|eot_id|>"]), ("mistral-tekken", ["</s>"]),
+                                       ("mistral-v7", ["</s>"])])
 def test_rows_in_another_format_train_with_axolotls_template_of_it(tmp_path, name, eot):
     """dada.jsonl rows that say their format get axolotl's chat_template type with that format's
     template and end-of-turn tokens (Gemma's <end_of_turn> is not in axolotl's defaults), the
@@ -294,7 +296,9 @@ def test_rows_in_another_format_train_with_axolotls_template_of_it(tmp_path, nam
     result = CliRunner().invoke(dada, ["axolotl-config", "-o", str(out), "--dataset", str(data)])
     assert result.exit_code == 0, result.output
     cfg = yaml.safe_load(out.read_text())
-    assert (cfg["chat_template"], cfg["eot_tokens"]) == (name, eot)
+    fmt = get_format(name)
+    assert (cfg["chat_template"], cfg["eot_tokens"]) == (fmt.axolotl or "jinja", eot)
+    assert cfg.get("chat_template_jinja") == (None if fmt.axolotl else fmt.jinja())  # axolotl has none of v7
     assert cfg["datasets"] == [{"path": str(data), "ds_type": "json", "type": "chat_template",
                                 "field_messages": "messages", "roles_to_train": ["assistant"],
                                 "train_on_eos": "turn"}]

@@ -11,19 +11,23 @@ from dada_plugin.tiny import build_bpe_tokenizer as bpe_tokenizer
 from dataset_builders.formats import FORMATS, get_format
 from dataset_builders.load import load
 
-BOS = {"chatml": "", "llama3": "<|begin_of_text|>", "gemma3": "<bos>", "mistral-v1": "<s>"}
-EOS = {"chatml": "<|im_end|>", "llama3": "<|eot_id|>", "gemma3": "<eos>", "mistral-v1": "</s>"}
+BOS = {"chatml": "", "llama3": "<|begin_of_text|>", "gemma3": "<bos>", "mistral-v1": "<s>", "mistral-v3": "<s>",
+       "mistral-v7": "<s>", "mistral-tekken": "<s>"}
+EOS = {"chatml": "<|im_end|>", "llama3": "<|eot_id|>", "gemma3": "<eos>", "mistral-v1": "</s>", "mistral-v3": "</s>",
+       "mistral-v7": "</s>", "mistral-tekken": "</s>"}
 SYSTEM = "You answer like a toddler."
 
 
 def axolotl_render(name: str, messages: list[dict]) -> str:
-    """What axolotl's chat_template ``name`` renders for ``messages``."""
+    """What axolotl's chat_template ``name`` renders for ``messages`` (a format axolotl has no
+    template of: the template dada gives axolotl, the format's own Jinja)."""
     pytest.importorskip("axolotl")
     from axolotl.utils.chat_templates import get_chat_template
     from transformers.utils.chat_template_utils import render_jinja_template
 
     fmt = get_format(name)
-    rendered, _ = render_jinja_template([messages], chat_template=get_chat_template(fmt.axolotl),
+    template = get_chat_template(fmt.axolotl) if fmt.axolotl else fmt.jinja()
+    rendered, _ = render_jinja_template([messages], chat_template=template,
                                         bos_token=BOS[name], eos_token=EOS[name])
     return rendered[0]
 
@@ -78,7 +82,7 @@ def test_markers_bad_text_and_unknown_formats():
     with pytest.raises(TemplateError, match="not a chatml conversation"):
         chatml.decompile("<|im_start|>user\nhi")
     with pytest.raises(ConfigError, match="unknown chat format 'vicuna'; choose one of: chatml, gemma3, llama3, "
-                                          "mistral-v1"):
+                                          "mistral-tekken, mistral-v1, mistral-v3, mistral-v7"):
         get_format("vicuna")
     assert get_format(None).name == "mistral-v1"
 

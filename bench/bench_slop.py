@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from dada_plugin.eval.lists import DATA_PACKAGE, load_lists
+from dada_plugin.text.lists import DATA_PACKAGE, load_lists
 from dada_plugin.eval.metrics import analyse
 from dada_plugin.eval.sources import read_source
 

@@ -21,8 +21,8 @@ import statistics
 from dataclasses import dataclass
 from functools import lru_cache
 
-from dada_plugin.eval.lists import load_lists
-from dada_plugin.eval.tokenize import fk_syllables, tokens
+from dada_plugin.text.lists import load_lists
+from dada_plugin.text.tokenize import fk_syllables, tokens
 
 MIN_PROSE_WORDS = 12
 _FENCE = re.compile(r"```.*?(?:```|$)", re.S)

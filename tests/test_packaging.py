@@ -15,8 +15,8 @@ NEEDED = [
     "axolotl_configs/tiny-cpu-lora.yml",
     "axolotl_configs/mixtral-itr-dada-qlora.yml",
     "mergekit_configs/verdict-dada-slerp.yml",
-    "dada_plugin/eval/data/slop_list.json",
-    "dada_plugin/eval/data/LICENSE-slop-score.md",
+    "dada_plugin/text/data/slop_list.json",
+    "dada_plugin/text/data/LICENSE-slop-score.md",
 ]
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from dada_plugin.eval import Sample
 from dada_plugin.eval.contrast import contrast_starts, hits_per_record, js_len
-from dada_plugin.eval.tokenize import (
+from dada_plugin.text.tokenize import (
     STOPWORDS,
     fk_syllables,
     normalise,

@@ -12,7 +12,7 @@ from pathlib import Path
 from dada_plugin import io
 from dada_plugin.data import sample_path
 from dada_plugin.errors import BackendError, ConfigError, InputError, ResultError
-from dada_plugin.eval.lists import benchmark_prompts
+from dada_plugin.text.lists import benchmark_prompts
 from dada_plugin.eval.report import write_report
 from dada_plugin.io import loads_json, read_text
 from dada_plugin.llamacpp.serve import serve_gguf

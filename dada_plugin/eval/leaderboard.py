@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from dada_plugin.eval.lists import read_data
+from dada_plugin.text.lists import read_data
 
 # (metric, weight) in the page's order of addition
 WEIGHTS = (("slop_list_matches_per_1k_words", 0.6), ("not_x_but_y_per_1k_chars", 0.25),

@@ -18,7 +18,7 @@ from dada_plugin.eval.corpus import Corpus, build_corpus, content_mask
 from dada_plugin.eval.leaderboard import WEIGHTS, rank, rank_text
 from dada_plugin.eval.leaderboard import slop_score as composite
 from dada_plugin.eval.overused import top_words
-from dada_plugin.eval.lists import SlopLists, load_lists
+from dada_plugin.text.lists import SlopLists, load_lists
 from dada_plugin.eval.matching import Matches, find
 from dada_plugin.eval.registry import METRICS, metric
 from dada_plugin.eval.stats import Distinct, Formula, Funnel, dense, per_1k, ratio

@@ -15,7 +15,7 @@ from pathlib import Path
 from dada_plugin.eval.bootstrap import DEFAULT_RESAMPLES, DEFAULT_SEED, LEVEL, paired_intervals
 from dada_plugin.eval.charts import leaderboard_chart, write_charts
 from dada_plugin.eval.corpus import build_corpus
-from dada_plugin.eval.lists import load_lists
+from dada_plugin.text.lists import load_lists
 from dada_plugin.eval.metrics import analyse, statistics
 from dada_plugin.eval.registry import METRICS
 from dada_plugin.io import write_json, write_text

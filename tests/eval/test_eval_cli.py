@@ -45,7 +45,7 @@ top offenders, text:
 
 def leaderboard_score(words: float, contrast: float, trigrams: float) -> float:
     """The leaderboard page's formula, from the published table read here on its own."""
-    from dada_plugin.eval.lists import read_data
+    from dada_plugin.text.lists import read_data
 
     published = [r["metrics"] for r in read_data("leaderboard_results.json")["results"]]
     total = 0.0

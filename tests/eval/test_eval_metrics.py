@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from dada_plugin.eval.corpus import build_corpus
-from dada_plugin.eval.lists import load_lists
+from dada_plugin.text.lists import load_lists
 from dada_plugin.eval.metrics import METRICS, analyse, statistics, window_distinct
 
 CLICHE = "She felt shivers down her spine. It was a testament to the tapestry of night!"

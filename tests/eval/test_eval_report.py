@@ -9,7 +9,7 @@ import pytest
 
 from dada_plugin.eval.bootstrap import intervals, resample_weights
 from dada_plugin.eval.corpus import build_corpus
-from dada_plugin.eval.lists import load_lists
+from dada_plugin.text.lists import load_lists
 from dada_plugin.eval.metrics import METRICS, analyse, statistics
 from dada_plugin.eval.report import flat_values, write_report
 from dada_plugin.eval.sources import read_source

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dada_plugin.eval.tokenize import (
+from dada_plugin.text.tokenize import (
     TOKEN, normalise, normalised_tokens, sentence_scan, tokens)
 
 
@@ -83,14 +83,14 @@ def _js_syllables(word: str) -> int:
     ("the", 1), ("people", 2), ("queue", 2), ("rhythm", 1), ("tapestry", 3), ("bored", 1),
     ("boxes", 1), ("ybes", 1), ("yellowed", 2), ("2024", 1), ("snake_case", 3), ("Queueing", 3)])
 def test_fk_syllables_per_word(word, n):
-    from dada_plugin.eval.tokenize import fk_syllables
+    from dada_plugin.text.tokenize import fk_syllables
 
     assert _js_syllables(word) == n
     assert fk_syllables(word, 1) == n
 
 
 def test_fk_syllables_of_a_text_sum_its_ascii_words():
-    from dada_plugin.eval.tokenize import fk_syllables
+    from dada_plugin.text.tokenize import fk_syllables
 
     text = "The tapestry's rhythm—beautiful! Café naïve, ybes & 42 queues; y'all BORED?\n\nAgain."
     words = __import__("re").findall(r"[A-Za-z0-9_]+", text)

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from dada_plugin.eval.tokenize import tokens
+from dada_plugin.text.tokenize import tokens
 
 LEGACY_ENTRY = re.compile(r"[a-z]+(?:\s+[a-z]+)*")
 FIXED_ENTRY = re.compile(r"[a-z]+(?:'[a-z]+)?(?:\s+[a-z]+(?:'[a-z]+)?)*")
 PHRASE_CHARS = re.compile(r"[a-z' ,.\-]+")
 
-DATA_PACKAGE = "dada_plugin.eval.data"
+DATA_PACKAGE = "dada_plugin.text.data"
 
 
 def read_data(name: str):

@@ -98,7 +98,8 @@ def _meta_model(config: dict):
         return AutoModelForCausalLM.from_config(hf_config)
 
 
-def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str) -> dict:
+def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str,
+                 fix: str = "use --targets attention") -> dict:
     """Exact counts on the meta device: total, trainable (peft), and 4-bit quantisable."""
     import torch
     from peft import LoraConfig, get_peft_model
@@ -109,7 +110,7 @@ def count_params(config: dict, lora_r: int, lora_alpha: int | None, targets: str
     missing = [p for p in params if not any(name.endswith(p) for name in names)]
     if missing:
         raise ConfigError(f"targets: {config.get('model_type')} has no fused expert parameters "
-                          f"({', '.join(missing)}); use --targets attention")
+                          f"({', '.join(missing)}); {fix}")
     total = sum(p.numel() for p in model.parameters())
     quantized = 0
     for name, module in model.named_modules():
@@ -156,6 +157,7 @@ def _expert_params(config: dict) -> int:
 
 def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None = None,
               targets: str = "attention", four_bit: bool = True, quantize_experts: bool = True,
+              fix: str | None = None,
               micro_batch_size: int = 1, sequence_len: int = 2048, optimizer: str = "adamw_bnb_8bit",
               gradient_checkpointing: bool = True, gpus: int = 1) -> Plan:
     if targets not in TARGETS:
@@ -165,7 +167,7 @@ def make_plan(model: str = BUILTIN, *, lora_r: int = 512, lora_alpha: int | None
     if gpus < 1 or micro_batch_size < 1 or sequence_len < 1:
         raise ConfigError("gpus, micro_batch_size and sequence_len must be positive")
     config = load_model_config(model)
-    counts = count_params(config, lora_r, lora_alpha, targets)
+    counts = count_params(config, lora_r, lora_alpha, targets, **({"fix": fix} if fix else {}))
     terms = estimate(config, counts, four_bit=four_bit, quantize_experts=quantize_experts,
                      micro_batch_size=micro_batch_size, sequence_len=sequence_len,
                      optimizer_bytes=2 if "8bit" in optimizer else 8,
@@ -191,4 +193,6 @@ def plan_for_config(cfg: dict, model_config: str | None = None, gpus: int = 1) -
         four_bit=bool(cfg.get("load_in_4bit")), quantize_experts=bool(cfg.get("quantize_moe_experts")),
         micro_batch_size=cfg.get("micro_batch_size") or 1, sequence_len=cfg.get("sequence_len") or 512,
         optimizer=cfg.get("optimizer") or "adamw_torch_fused",
-        gradient_checkpointing=bool(cfg.get("gradient_checkpointing")), gpus=gpus)
+        gradient_checkpointing=bool(cfg.get("gradient_checkpointing")), gpus=gpus,
+        fix="use --targets attention (a --from config: drop its lora_target_parameters, --set "
+            "lora_target_parameters=null)")

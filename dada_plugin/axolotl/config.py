@@ -126,6 +126,14 @@ class TrainSettings(Settings):
         return self.micro_batch_size or (1 if self.packed else 16)
 
 
+def run_name(o: TrainSettings) -> str:
+    """The adapter's name for the Hub and W&B: the model's, then -dada-ADAPTER."""
+    from pathlib import PurePath
+
+    model = "mixtral-itr" if o.base_model == SEED_MODEL else PurePath(o.base_model).name.lower()
+    return f"{model}-dada-{o.adapter}"
+
+
 def config_items(o: TrainSettings) -> list[Item]:
     """The recipe, in file order, each value with the reason it is set."""
     modules, params = TARGETS[o.targets]
@@ -160,7 +168,7 @@ def config_items(o: TrainSettings) -> list[Item]:
         ("val_set_size", 0, "all rows train; measure slop on the merged model instead"),
         ("dataset_prepared_path", o.prepared_path, "the tokenised rows, cached"),
         ("output_dir", o.output_dir, "the adapter lands here" if o.portable else "the adapter and slerp.yml land here"),
-        ("#", "hub_model_id: YOUR-NAME/mixtral-itr-dada-qlora", "uncomment to push the adapter to the Hub"),
+        ("#", f"hub_model_id: YOUR-NAME/{run_name(o)}", "uncomment to push the adapter to the Hub"),
         ("#", None, "adapter"),
         ("adapter", o.adapter, "seed: QLoRA" if four_bit else "plain LoRA on a bf16 base"),
     ]
@@ -218,7 +226,7 @@ def config_items(o: TrainSettings) -> list[Item]:
         ("saves_per_epoch", 1, "one adapter checkpoint per epoch"),
         ("#", "wandb_project: dada", "uncomment to log to Weights & Biases (with wandb_entity, wandb_name)"),
         ("#", "wandb_entity: YOUR-TEAM", "your W&B user or team"),
-        ("#", "wandb_name: mixtral-itr-dada-qlora", "the run's name"),
+        ("#", f"wandb_name: {run_name(o)}", "the run's name"),
     ]
     if fsdp:
         items += [

@@ -52,6 +52,10 @@ class GgufSettings(Settings):
         "q8_0", "Weight type: q8_0 (the seed's, ~8.5 bits per weight), f16, bf16 or f32 (norms and "
                 "the router stay f32, as llama.cpp's converter keeps them).", flag="--type")
     name: str | None = opt(None, "general.name in the file [default: the model folder's name].")
+    vocab_from: str | None = opt(None, "A GGUF whose vocabulary (every tokenizer.* key but the chat template) "
+                                       "replaces the one written from the folder: the model's original release, "
+                                       "when the folder's tokenizer is a lossy copy of it.", metavar="GGUF")
+    license: str | None = opt(None, "general.license in the file (e.g. gemma) [default: none, or the converter's].")
     llama_cpp: str | None = opt(None, "A llama.cpp source tree whose convert_hf_to_gguf.py converts the models "
                                       "dada's own writer does not know (Qwen, Gemma 3, BPE vocabularies) "
                                       "[default: the copy `make` unpacks into the environment].",
@@ -324,6 +328,8 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
         write(tmp)
+        if settings.vocab_from or settings.license:
+            _rewrite_metadata(tmp, settings.vocab_from, settings.license)
         if _header_seal(tmp) is None:
             raise InputError(tmp, "the converter wrote no dada.writer key (another llama.cpp tree?)")
         _seal(tmp)
@@ -395,6 +401,57 @@ def _write_own(tmp: Path, folder: Path, config: dict, planned: list[Planned], vo
                 progress(f"[{i}/{len(planned)}] {p.name} {p.qtype.name}")
     finally:
         writer.close()
+
+
+def _rewrite_metadata(path: Path, vocab_from: str | None, license: str | None) -> None:
+    """Rewrite ``path`` in place (through a sibling temp file) with the tokenizer keys of
+    ``vocab_from`` (its chat template excepted: the folder's stays) and ``general.license``;
+    the tensors are copied byte for byte. InputError when the vocabulary does not fit the
+    model's embedding."""
+    import gguf
+
+    current = gguf.GGUFReader(str(path))
+    source = gguf.GGUFReader(str(vocab_from)) if vocab_from else None
+    replace: dict[str, object] = {}
+    if source is not None:
+        if "tokenizer.ggml.tokens" not in source.fields:
+            raise InputError(vocab_from, "has no tokenizer.ggml.tokens: not a model GGUF")
+        replace = {k: f for k, f in source.fields.items() if k.startswith("tokenizer.") and k != "tokenizer.chat_template"}
+        rows = next((int(t.shape[1]) for t in current.tensors if t.name == "token_embd.weight"), None)
+        n_tokens = len(source.fields["tokenizer.ggml.tokens"].data)
+        if rows is not None and rows != n_tokens:
+            raise InputError(vocab_from, f"its vocabulary has {n_tokens:,} tokens, the model's embedding {rows:,} rows")
+    arch = bytes(current.fields["general.architecture"].parts[-1]).decode()
+    out = path.with_name(path.name + ".meta")
+    writer = gguf.GGUFWriter(str(out), arch)
+    try:
+        def copy(field) -> None:
+            kind = field.types[0]
+            sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
+            writer.add_key_value(field.name, field.contents(), kind, sub_type=sub)
+
+        for name, field in current.fields.items():
+            dropped = (source is not None and name.startswith("tokenizer.") and name != "tokenizer.chat_template")
+            if not (name.startswith("GGUF.") or name == "general.architecture" or dropped
+                    or (license and name == "general.license")):
+                copy(field)
+        for field in replace.values():
+            copy(field)
+        if license:
+            writer.add_license(license)
+        for t in current.tensors:
+            writer.add_tensor_info(t.name, t.data.shape, t.data.dtype, t.data.nbytes, t.tensor_type)
+        writer.write_header_to_file()
+        writer.write_kv_data_to_file()
+        writer.write_ti_data_to_file()
+        for t in current.tensors:
+            writer.write_tensor_data(t.data, tensor_endianess=current.endianess)
+        writer.close()
+        os.replace(out, path)
+    except BaseException:
+        writer.close()
+        out.unlink(missing_ok=True)
+        raise
 
 
 def _alive(tmp: Path) -> bool:

@@ -47,7 +47,8 @@ def file_ids(paths) -> list:
 
 # what a chain writes at the top of its work folder (the folder is refused if it holds anything
 # else and was not made by a chain: the steps would write over a user's files)
-WORKDIR_ENTRIES = (".steps", "logs", "data", "models", "train", "merge", "merged", "gguf", "eval", "report.md")
+WORKDIR_ENTRIES = (".steps", "logs", "data", "models", "train", "merge", "merged", "gguf", "eval", "report.md",
+                   "report.json", "charts")
 
 
 def _finished(marker: Path) -> dict:

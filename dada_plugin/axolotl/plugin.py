@@ -53,6 +53,7 @@ class DadaArgs(BaseModel):
     dada_slerp_file: str = "slerp.yml"
     dada_check_rows: Literal["error", "warn", "off"] = "warn"
     dada_max_row_tokens: int | None = None
+    dada_use_cpu: bool = False  # train on the CPU (transformers' use_cpu): bf16 autocast works there too
 
     @field_validator("dada_max_row_tokens")
     @classmethod
@@ -155,6 +156,9 @@ def slerp_config(cfg, trained: bool = True) -> dict:
     slerp = build_slerp_config(base=cfg.dada_slerp_base, model=model, t=cfg.dada_slerp_t,
                                 lora=lora, dtype=cfg.dada_slerp_dtype)
     problems = check_merge_config(slerp)
+    if not trained and cfg.adapter:  # before training the partner may be the base itself: the merge
+        # will be BASE+ADAPTER onto BASE (the seed's SLERP of a fine-tune onto its own base)
+        problems = [p for p in problems if not p.endswith("the same model is listed twice")]
     if problems:
         raise ConfigError(problems, source="dada_slerp_base")
     return slerp
@@ -183,6 +187,9 @@ class DadaPlugin(BasePlugin):
         elif seen:
             LOG.info("dada: all %d rows fit %d tokens", seen, row_limit(cfg))
         return None  # axolotl loads the datasets as usual
+
+    def get_training_args(self, cfg):
+        return {"use_cpu": True} if cfg.dada_use_cpu else None
 
     def post_train(self, cfg, model):
         if not cfg.dada_slerp_base or not cfg.output_dir:

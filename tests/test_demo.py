@@ -69,3 +69,22 @@ def test_failed_step_names_itself_and_its_log(tmp_path):
     results = StepRunner(tmp_path, echo=lines.append).run(steps)
     assert lines[0].startswith("[1/3] first: dada first\n      skipped (finished earlier")
     assert results["first"]["n"] == 1 and ran == [1, 3]
+
+
+def test_a_long_steps_progress_bars_reach_the_console(tmp_path, capfd):
+    """A step marked ``progress``: its tqdm frames (its own or a tool's it passes on) are shown on
+    the console, one line redrawn; everything still goes to its log; a plain step shows nothing."""
+    import sys
+
+    def work():
+        print("loading model...")
+        sys.stderr.write("  3/10 [00:03<00:07,  1.00s/it]\r 10/10 [00:10<00:00,  1.00s/it]\n")
+        return {}
+
+    StepRunner(tmp_path, echo=lambda line: None).run([Step("train", "axolotl train x.yml", work, progress=True),
+                                                      Step("quiet", "x", work)])
+    err = capfd.readouterr().err
+    assert "train: 3/10 [00:03<00:07" in err and "train: 10/10 [00:10<00:00" in err and "loading" not in err
+    assert "quiet:" not in err
+    assert "loading model..." in (tmp_path / "logs" / "train.log").read_text()
+    assert "10/10" in (tmp_path / "logs" / "quiet.log").read_text()

@@ -6,22 +6,34 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 from dada_plugin.errors import StepError
 from dada_plugin.offline import offline_env
 
 
-def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python") -> dict:
+def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python",
+                  echo: Callable[[str], None] | None = None) -> dict:
     """``axolotl train CONFIG --launcher LAUNCHER`` in CONFIG's folder, output streamed to
-    ``log`` (a killed run still has it). Raises StepError naming the log on failure."""
+    ``log`` (a killed run still has it) and, as it comes, to ``echo`` (its progress bars).
+    Raises StepError naming the log on failure."""
 
     config, log = Path(config), Path(log)
     log.parent.mkdir(parents=True, exist_ok=True)
     exe = Path(sys.executable).with_name("axolotl")
     cmd = [str(exe), "train", str(config), "--launcher", launcher]
     with open(log, "w", encoding="utf-8") as fh:
-        proc = subprocess.run(cmd, cwd=config.parent, env=offline_env(), stdout=fh,
-                              stderr=subprocess.STDOUT)
+        if echo is None:
+            proc = subprocess.run(cmd, cwd=config.parent, env=offline_env(), stdout=fh,
+                                  stderr=subprocess.STDOUT)
+        else:
+            proc = subprocess.Popen(cmd, cwd=config.parent, env=offline_env(), stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1)
+            for chunk in iter(lambda: proc.stdout.read(256), ""):
+                fh.write(chunk)
+                fh.flush()
+                echo(chunk)
+            proc.wait()
     output = log.read_text(encoding="utf-8", errors="replace")
     if proc.returncode != 0:
         last = output.strip().splitlines()[-1] if output.strip() else "no output"

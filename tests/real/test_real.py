@@ -87,6 +87,8 @@ def test_quick_real_demo_end_to_end(real_cache, tmp_path):
         assert len(reader.fields["tokenizer.ggml.tokens"].data) == len(source.fields["tokenizer.ggml.tokens"].data)
     text = (out / "report.md").read_text()
     assert all(f"| {arm} |" in text for arm in ARMS) and (out / "charts" / "paired_differences.png").is_file()
-    assert "Measured by `dada demo --real`" in (out / "models" / "merge" / "README.md").read_text()
+    card = (out / "models" / "merge" / "README.md").read_text()
+    assert "Measured by `dada demo --real`" in card and "license: gemma" in card and "google/gemma-3-270m" in card
+    assert (out / "models" / "merge" / "GEMMA_TERMS.html").is_file()
     again = CliRunner().invoke(dada, ["demo", "--real", "--quick", "-o", str(out)])
     assert again.exit_code == 0 and again.output.count("skipped (finished earlier") == 8

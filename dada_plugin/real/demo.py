@@ -263,6 +263,9 @@ class RealDemo:
 def run_real_demo(out: str | Path, quick: bool = False, echo: Callable[[str], None] = print,
                   force: bool = False, settings: RealSettings | None = None) -> Path:
     """Run the real demo into ``out``; returns OUT/report.md."""
+    from dada_plugin.real.model import installed
+
+    installed()  # one line saying how to install the model, before any folder is made
     out = Path(out)
     s = settings or (RealSettings.quick() if quick else RealSettings())
     demo = RealDemo(out, s, echo)

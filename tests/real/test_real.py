@@ -92,3 +92,4 @@ def test_quick_real_demo_end_to_end(real_cache, tmp_path):
     assert (out / "models" / "merge" / "GEMMA_TERMS.html").is_file()
     again = CliRunner().invoke(dada, ["demo", "--real", "--quick", "-o", str(out)])
     assert again.exit_code == 0 and again.output.count("skipped (finished earlier") == 8
+    assert (out / "models" / "merge" / "README.md").read_text().count("Measured by `dada demo --real`") == 1

@@ -231,8 +231,9 @@ class HFChatTokenizer:
 
     def encode_labelled(self, turns: list[Turn], system: str | None = None) -> tuple[list[int], list[int]]:
         """(ids, labels) of one conversation as training sees it: the format's text tokenized
-        (no added specials), each token labelled with its id where it starts inside a trained
-        piece (an answer and its end of turn, :meth:`ChatFormat.pieces`), else -100."""
+        (no added specials), each token labelled with its id where it overlaps a trained
+        piece (an answer and its end of turn, :meth:`ChatFormat.pieces`), else -100: a token that
+        reaches into one (SentencePiece's "▁Four" after the template's space) is trained."""
         spans, pos = [], 0
         for text, trained in self.format.pieces(turns, system):
             if trained:
@@ -241,8 +242,8 @@ class HFChatTokenizer:
         text = self.format.render(turns, system=system)
         enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
         ids = list(enc["input_ids"])
-        labels = [i if any(a <= start < b for a, b in spans) else -100
-                  for i, (start, _) in zip(ids, enc["offset_mapping"])]
+        labels = [i if any(a < end and start < b for a, b in spans) else -100  # a token reaching into
+                  for i, (start, end) in zip(ids, enc["offset_mapping"])]          # an answer is trained
         return ids, labels
 
 

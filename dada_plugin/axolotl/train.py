@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import os
 import re
 import subprocess
 import sys
@@ -28,12 +30,20 @@ def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python",
                                   stderr=subprocess.STDOUT)
         else:
             proc = subprocess.Popen(cmd, cwd=config.parent, env=offline_env(), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT, text=True, errors="replace", bufsize=1)
-            for chunk in iter(lambda: proc.stdout.read(256), ""):
-                fh.write(chunk)
-                fh.flush()
-                echo(chunk)
-            proc.wait()
+                                    stderr=subprocess.STDOUT)
+            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+            try:
+                for chunk in iter(lambda: os.read(proc.stdout.fileno(), 4096), b""):
+                    text = decoder.decode(chunk)  # as it comes: a progress bar is never held back
+                    fh.write(text)
+                    fh.flush()
+                    echo(text)
+            except BaseException:
+                proc.kill()  # dada stopped: so does the training
+                raise
+            finally:
+                proc.wait()
+                proc.stdout.close()
     output = log.read_text(encoding="utf-8", errors="replace")
     if proc.returncode != 0:
         last = output.strip().splitlines()[-1] if output.strip() else "no output"

@@ -94,7 +94,8 @@ def pre_tokenizer_name(folder: Path) -> str:
         return ""
     pre = data.get("pre_tokenizer") or {}
     steps = pre.get("pretokenizers") or [] if pre.get("type") == "Sequence" else [pre]
-    if steps and steps[-1].get("type") == "ByteLevel":
+    if steps and steps[-1].get("type") == "ByteLevel" and steps[-1].get("add_prefix_space") is False:
+        # (a leading space added to the text is not what llama.cpp's splitting does)
         if len(steps) == 1 and steps[0].get("use_regex", True):
             return PRE_TOKENIZERS[None]
         split = steps[0] if len(steps) == 2 and not steps[-1].get("use_regex", True) else {}
@@ -117,13 +118,20 @@ def run_converter(folder: Path, outfile: Path, outtype: str, *, name: str | None
     tail: deque[str] = deque(maxlen=40)
     proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(where), writer_key, blank, pre, *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-    for line in proc.stdout:
-        for part in line.rstrip("\n").split("\r"):  # tqdm redraws with carriage returns
-            if part.strip():
-                tail.append(part)
-                if progress:
-                    progress(part)
-    if proc.wait() == 0:
+    try:
+        for line in proc.stdout:
+            for part in line.rstrip("\n").split("\r"):  # tqdm redraws with carriage returns
+                if part.strip():
+                    tail.append(part)
+                    if progress:
+                        progress(part)
+    except BaseException:
+        proc.kill()  # dada stopped: so does the converter
+        raise
+    finally:
+        proc.wait()
+        proc.stdout.close()
+    if proc.returncode == 0:
         return
     if any(UNKNOWN_PRE in line for line in tail):
         raise InputError(folder / "tokenizer.json", f"llama.cpp's converter does not know this tokenizer's "

@@ -303,8 +303,11 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
 
     settings = settings or GgufSettings()
     folder, output = Path(model_dir), Path(output)
-    check_file(output, {}, force=settings.force, ours=written_by_dada, within={"model": folder})
+    check_file(output, {"vocabulary": settings.vocab_from} if settings.vocab_from else {}, force=settings.force,
+               ours=written_by_dada, within={"model": folder})
     config = read_config(folder)
+    if settings.vocab_from:
+        vocab_source(settings.vocab_from)  # a bad --vocab-from is refused before the conversion
     if own_writer(folder, config):
         config, tensors = read_model(folder)
         planned = plan(config, tensors, settings.outtype)
@@ -313,6 +316,8 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
         def write(tmp: Path) -> None:
             _write_own(tmp, folder, config, planned, vocab, settings, progress)
     else:
+        if "{" in output.name or "}" in output.name:  # the converter fills {ftype} & co. into its output name
+            raise InputError(output, "a name with { or } cannot go through llama.cpp's converter; rename it")
         if progress:
             progress(f"{(config.get('architectures') or ['?'])[0]}: llama.cpp's converter writes the file")
 
@@ -322,8 +327,9 @@ def export_gguf(model_dir: str | Path, output: str | Path, settings: GgufSetting
                           blank=(SEAL_PREFIX + SEAL_BLANK).decode(), progress=progress)
 
     output.parent.mkdir(parents=True, exist_ok=True)
-    for left in output.parent.glob(f".{glob.escape(output.name)}.*.tmp"):  # a killed run's
-        if re.fullmatch(rf"\.{re.escape(output.name)}\.\d+\.tmp", left.name) and not _alive(left):
+    for left in output.parent.glob(f".{glob.escape(output.name)}.*.tmp*"):  # a killed run's
+        found = re.fullmatch(rf"\.{re.escape(output.name)}\.(\d+)\.tmp(\.meta)?", left.name)
+        if found and not pid_alive(int(found[1])):
             left.unlink(missing_ok=True)
     tmp = output.with_name(f".{output.name}.{os.getpid()}.tmp")
     try:
@@ -403,6 +409,19 @@ def _write_own(tmp: Path, folder: Path, config: dict, planned: list[Planned], vo
         writer.close()
 
 
+def vocab_source(path: str):
+    """The GGUF whose vocabulary ``--vocab-from`` names, read (InputError naming it otherwise)."""
+    import gguf
+
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except (OSError, ValueError) as exc:
+        raise InputError(path, f"not a readable GGUF file: {getattr(exc, 'strerror', None) or exc}") from None
+    if "tokenizer.ggml.tokens" not in reader.fields:
+        raise InputError(path, "has no tokenizer.ggml.tokens: not a model GGUF")
+    return reader
+
+
 def _rewrite_metadata(path: Path, vocab_from: str | None, license: str | None) -> None:
     """Rewrite ``path`` in place (through a sibling temp file) with the tokenizer keys of
     ``vocab_from`` (its chat template excepted: the folder's stays) and ``general.license``;
@@ -411,11 +430,9 @@ def _rewrite_metadata(path: Path, vocab_from: str | None, license: str | None) -
     import gguf
 
     current = gguf.GGUFReader(str(path))
-    source = gguf.GGUFReader(str(vocab_from)) if vocab_from else None
+    source = vocab_source(vocab_from) if vocab_from else None
     replace: dict[str, object] = {}
     if source is not None:
-        if "tokenizer.ggml.tokens" not in source.fields:
-            raise InputError(vocab_from, "has no tokenizer.ggml.tokens: not a model GGUF")
         replace = {k: f for k, f in source.fields.items() if k.startswith("tokenizer.") and k != "tokenizer.chat_template"}
         rows = next((int(t.shape[1]) for t in current.tensors if t.name == "token_embd.weight"), None)
         n_tokens = len(source.fields["tokenizer.ggml.tokens"].data)
@@ -454,11 +471,11 @@ def _rewrite_metadata(path: Path, vocab_from: str | None, license: str | None) -
         raise
 
 
-def _alive(tmp: Path) -> bool:
-    """The process named in a temp file's name is still running (its file is not a leftover)."""
+def pid_alive(pid: int) -> bool:
+    """Process ``pid`` is still running (a temp file named after it is not a leftover)."""
     try:
-        os.kill(int(tmp.name.rsplit(".", 2)[-2]), 0)
-    except (ProcessLookupError, ValueError):
+        os.kill(pid, 0)
+    except ProcessLookupError:
         return False
     except PermissionError:
         return True

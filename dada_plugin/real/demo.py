@@ -213,7 +213,7 @@ class RealDemo:
         folder.mkdir(parents=True, exist_ok=True)
         samples, failures = generate([f"{arm}={self.arm_gguf(arm)}" for arm in ARMS], self.prompt_sample(), folder,
                                      sampling, progress=True, systems={"base+prompt": CHILD_PROMPT})
-        io.write_json(folder / "samples.json", samples)
+        io.write_json(folder / "samples.json", {"samples": samples, "failures": failures})
         return {"failures": failures, "samples": {arm: len(rows) for arm, rows in samples.items()}}
 
     def quality(self) -> dict:
@@ -222,14 +222,17 @@ class RealDemo:
 
         fmt = get_format("gemma3")
         held = read_rows(self.data / "heldout.jsonl")
-        samples = read_json(self.out / "eval" / "samples.json")
-        out: dict = {"perplexity": {}, "degenerate_rate": {}}
+        generated = read_json(self.out / "eval" / "samples.json")
+        samples, failures = generated["samples"], generated["failures"]
+        out: dict = {"perplexity": {}, "degenerate_rate": {}, "failed_replies": failures}
         for arm in ARMS:
             system = CHILD_PROMPT if arm == "base+prompt" else None
             pairs = [answer_pair(fmt, r["question"], r["original_answer"], system) for r in held]
             out["perplexity"][arm] = perplexity(answer_nll(self.arm_gguf(arm), pairs), seed=self.s.seed)
             replies = [text for _, text in samples.get(arm, [])]
-            out["degenerate_rate"][arm] = sum(map(degenerate, replies)) / len(replies) if replies else None
+            failed = failures.get(arm, 0)  # an empty reply or an error: degenerate too
+            total = len(replies) + failed
+            out["degenerate_rate"][arm] = (sum(map(degenerate, replies)) + failed) / total if total else None
         io.write_json(self.out / "eval" / "quality.json", out)
         return out
 
@@ -274,5 +277,11 @@ def run_real_demo(out: str | Path, quick: bool = False, echo: Callable[[str], No
     results = runner.run(demo.steps())
     timings = {name: r.get("seconds") for name, r in results.items()}
     timings["total"] = round(time.monotonic() - started, 1)
-    demo.report({"steps": timings, "results": results})
+    report = demo.report({"steps": timings, "results": results})
+    empty = [arm for arm in ARMS if arm not in report["arms"]]
+    if empty:  # an arm with no replies would read as "no slop"
+        from dada_plugin.errors import ResultError
+
+        raise ResultError(f"no replies from {', '.join(empty)} (see {out / 'logs' / 'generate.log'}); "
+                          f"the report of the others is in {out / 'report.md'}")
     return out / "report.md"

@@ -104,8 +104,14 @@ def hf_folder(root: Path | None = None, progress: Callable[[str], None] | None =
     """The Hugging Face folder of gemma-3-270m (converted once, about 1-2 min on 2 cores)."""
     root = root or cache_root()
     folder = root / "hf"
-    if (folder / DONE).is_file():
+    if _done(folder):
         return folder
+    from dada_plugin.llamacpp.export import pid_alive
+
+    for left in root.glob(".*.tmp"):  # a killed conversion's (about 1 GB)
+        pid = left.name.rsplit(".", 2)[-2]
+        if pid.isdigit() and not pid_alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True) if left.is_dir() else left.unlink(missing_ok=True)
     gguf_path = source_gguf(root)
     say = progress or (lambda line: None)
     say(f"converting {gguf_path.name} to a Hugging Face folder (once; about 2 min)")
@@ -139,6 +145,14 @@ def hf_folder(root: Path | None = None, progress: Callable[[str], None] | None =
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return folder
+
+
+def _done(folder: Path) -> bool:
+    """The folder is a finished conversion of this release (another release: converted again)."""
+    try:
+        return json.loads((folder / DONE).read_text(encoding="utf-8")).get("gguf_sha256") == SHA256
+    except (OSError, ValueError, AttributeError):
+        return False
 
 
 def _metadata(gguf_path: Path, key: str, default):

@@ -36,12 +36,12 @@ out = []
 for prefix, full in pairs:
     head = llm.tokenize(prefix.encode(), add_bos=False, special=True)
     ids = llm.tokenize(full.encode(), add_bos=False, special=True)
-    if ids[:len(head)] != head or len(ids) <= len(head):
-        raise SystemExit(f"the prompt's tokens are not a prefix of the whole text's: {prefix[:60]!r}")
+    if ids[:len(head)] != head or len(ids) <= len(head) or len(ids) > llm.n_ctx():
+        out.append(None)  # the prompt's tokens are no prefix of the whole text's: not scored, counted
+        continue
     llm.reset()
     llm.eval(ids)
-    logits = np.asarray(llm.scores[:len(ids)], dtype=np.float64)
-    rows = logits[len(head) - 1:len(ids) - 1]
+    rows = np.asarray(llm.scores[len(head) - 1:len(ids) - 1], dtype=np.float64)  # row i predicts token i+1
     top = rows.max(axis=1, keepdims=True)
     logz = (top[:, 0] + np.log(np.exp(rows - top).sum(axis=1)))
     target = np.array(ids[len(head):])
@@ -51,22 +51,29 @@ print(json.dumps(out))
 """
 
 
-def answer_nll(gguf: str | Path, pairs: list[tuple[str, str]], n_ctx: int = 1024) -> list[tuple[float, int]]:
+def answer_nll(gguf: str | Path, pairs: list[tuple[str, str]], n_ctx: int = 384
+               ) -> list[tuple[float, int] | None]:
     """(summed negative log-likelihood, tokens) of each ``full`` text's tokens after its
-    ``prefix``, as llama.cpp scores them with ``gguf``."""
+    ``prefix``, as llama.cpp scores them with ``gguf``; None for a text it could not score (its
+    prompt tokenized apart from the whole, or longer than ``n_ctx``: llama.cpp keeps n_ctx x
+    vocabulary scores, so the window is kept small)."""
     proc = subprocess.run([sys.executable, "-c", PERPLEXITY, str(gguf), str(n_ctx)], input=json.dumps(pairs),
                           capture_output=True, text=True, env=offline_env())
     if proc.returncode != 0:
         from dada_plugin.llamacpp.serve import crash_message
 
         raise ToolError(crash_message(f"llama.cpp (scoring {gguf})", proc.returncode, proc.stderr.splitlines()))
-    return [(float(a), int(b)) for a, b in json.loads(proc.stdout.strip().splitlines()[-1])]
+    return [None if x is None else (float(x[0]), int(x[1])) for x in json.loads(proc.stdout.strip().splitlines()[-1])]
 
 
-def perplexity(scored: list[tuple[float, int]], *, n_resamples: int = 1000, seed: int = 0,
+def perplexity(scored: list[tuple[float, int] | None], *, n_resamples: int = 1000, seed: int = 0,
                level: float = 0.95) -> dict:
     """{"value": exp(total NLL / total tokens), "ci95": [lo, hi] (bootstrap over records),
-    "records", "tokens"}."""
+    "records", "tokens", "unscored"} (records llama.cpp could not score are counted, not used)."""
+    unscored = sum(s is None for s in scored)
+    scored = [s for s in scored if s is not None]
+    if not scored:
+        return {"value": None, "ci95": [None, None], "records": 0, "tokens": 0, "unscored": unscored}
     nll = np.array([s[0] for s in scored])
     n = np.array([s[1] for s in scored], dtype=float)
     value = math.exp(nll.sum() / n.sum())
@@ -77,7 +84,8 @@ def perplexity(scored: list[tuple[float, int]], *, n_resamples: int = 1000, seed
         draws[b] = math.exp((w * nll).sum() / (w * n).sum())
     tail = (1 - level) / 2 * 100
     lo, hi = np.percentile(draws, [tail, 100 - tail])
-    return {"value": value, "ci95": [float(lo), float(hi)], "records": len(n), "tokens": int(n.sum())}
+    return {"value": value, "ci95": [float(lo), float(hi)], "records": len(n), "tokens": int(n.sum()),
+            "unscored": unscored}
 
 
 def degenerate(reply: str) -> bool:

@@ -79,13 +79,15 @@ def markdown(report: dict) -> str:
         f"(seeded sample), {s['new_tokens']} new tokens, temperature {s['temperature']}, the same for every arm. "
         f"Wall time: {f(steps.get('total'))} s.", "",
         "## Arms", "",
-        "| arm | " + " | ".join(label for _, label in SHOWN) + " | perplexity (held-out answers) | degenerate |",
-        "| --- |" + " ---: |" * (len(SHOWN) + 2),
+        "| arm | " + " | ".join(label for _, label in SHOWN) + " | perplexity (held-out answers) | degenerate "
+        "| failed |",
+        "| --- |" + " ---: |" * (len(SHOWN) + 3),
     ]
-    for arm, a in report["arms"].items():
-        rate = report["degenerate_rate"].get(arm)
-        lines.append(f"| {arm} | " + " | ".join(ci(a["metrics"][m]) for m, _ in SHOWN)
-                     + f" | {ci(report['perplexity'][arm])} | {'n/a' if rate is None else f'{rate:.0%}'} |")
+    for arm in report["perplexity"]:
+        a, rate = report["arms"].get(arm), report["degenerate_rate"].get(arm)
+        cells = [ci(a["metrics"][m]) for m, _ in SHOWN] if a else ["no replies"] * len(SHOWN)
+        lines.append(f"| {arm} | " + " | ".join(cells) + f" | {ci(report['perplexity'][arm])} | "
+                     f"{'n/a' if rate is None else f'{rate:.0%}'} | {report.get('failed_replies', {}).get(arm, 0)} |")
     lines += ["", "Each cell: value [95 % bootstrap interval over prompts; perplexity: over held-out records]. "
               "Lower Slop Score and slop rates are better; higher MATTR is more varied language.", "",
               "## Paired differences", "",
@@ -97,7 +99,8 @@ def markdown(report: dict) -> str:
             lines.append(f"| {pair.replace('_vs_', ' − ')} | {p['prompts']} | "
                          + " | ".join(ci(p[m]) for m, _ in SHOWN) + " |")
     lines += ["", "An interval that excludes 0 is a difference these prompts resolve; one that includes 0 is "
-              "\"no significant change\".", "", "![paired differences](charts/paired_differences.png)", "",
+              "\"no significant change\".", "",
+              *(["![paired differences](charts/paired_differences.png)", ""] if report.get("chart") else []),
               "## Definitions", "",
               f"- Degenerate reply: {report['degenerate_definition']}.",
               "- Perplexity: exp(mean negative log-likelihood) of the held-out human-written answer tokens and "
@@ -144,7 +147,8 @@ def write_real_report(demo, timings: dict) -> dict:
     from dada_plugin.real.quality import DEGENERATE_DEFINITION
 
     out, s = demo.out, demo.s
-    samples = {arm: [tuple(x) for x in rows] for arm, rows in read_json(out / "eval" / "samples.json").items() if rows}
+    generated = read_json(out / "eval" / "samples.json")
+    samples = {arm: [tuple(x) for x in rows] for arm, rows in generated["samples"].items() if rows}
     quality = read_json(out / "eval" / "quality.json")
     arms, paired = figures(samples, s.seed)
     results = timings.get("results", {})
@@ -153,19 +157,22 @@ def write_real_report(demo, timings: dict) -> dict:
         "arms": arms, "paired": paired,
         "perplexity": {arm: {"value": q["value"], "ci95": q["ci95"]} for arm, q in quality["perplexity"].items()},
         "degenerate_rate": quality["degenerate_rate"], "degenerate_definition": DEGENERATE_DEFINITION,
+        "failed_replies": generated["failures"],
         "run": {"settings": asdict(s), "seeds": {"split": s.seed, "prompts": s.seed, "training": s.seed,
                                                  "sampling": s.seed, "bootstrap": s.seed},
                 "prompts": demo.prompt_sample(), "data": results.get("data", {}),
                 "losses": {arm: results.get(f"train-{arm}", {}).get("losses") for arm in ("dada", "sft-original")},
                 "steps": timings["steps"], "packages": _versions(), "cpu": cpu_flags()},
     }
+    drawn = chart(report, out / "charts" / "paired_differences.png")
+    report["chart"] = str(drawn.relative_to(out)) if drawn else None
     io.write_json(out / "report.json", report)
-    chart(report, out / "charts" / "paired_differences.png")
     text = markdown(report)
     io.write_text(out / "report.md", text)
     card = demo.models["merge"] / "README.md"
     if card.is_file():  # the figures replace an earlier run's
         head = io.read_text(card).split(MEASURED, 1)[0].rstrip()
         io.write_text(card, head + "\n\n" + MEASURED + "\n\n"
-                      + text.split("## Arms", 1)[1].split("## Definitions", 1)[0].strip() + "\n")
+                      + text.split("## Arms", 1)[1].split("## Definitions", 1)[0].strip()
+                      .replace("](charts/", f"]({Path('..') / '..' / 'charts'}/") + "\n")
     return report

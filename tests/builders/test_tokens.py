@@ -133,3 +133,14 @@ def test_build_with_a_later_mistral_tokenizer(alpaca_path, tmp_path):
     assert rows[0]["text"] == f"<s>[INST]{rows[0]['question']}[/INST]{rows[0]['answer']}</s>"
     stats = json.loads((out / "stats.json").read_text())
     assert (stats["tokenizer"], stats["chat_format"]) == ("mistral-common:tekken", "mistral-tekken")
+
+
+def test_labels_train_an_answer_token_that_starts_at_the_templates_space(tmp_path):
+    """SentencePiece's "▁Four" spans the template's space before the answer: it is trained."""
+    from dataset_builders.tokens import HFChatTokenizer, write_hf_tokenizer
+
+    tok = HFChatTokenizer(str(write_hf_tokenizer(tmp_path / "tok")))
+    ids, labels = tok.encode_labelled([("What is 2+2?", "Four is the answer.")])
+    pieces = tok._tok.convert_ids_to_tokens(ids)
+    trained = [p for p, label in zip(pieces, labels) if label != -100]
+    assert trained[0] == "\u2581Four" and trained[-1] == "</s>" and "[" not in "".join(trained)

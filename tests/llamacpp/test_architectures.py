@@ -110,3 +110,19 @@ def test_converter_failures_are_one_clear_error_and_leave_nothing(tiny_dense, tm
     cli = CliRunner().invoke(dada, ["gguf", str(odd), "-o", str(tmp_path / "odd.gguf"), "--no-progress"])
     assert cli.exit_code == 1 and cli.output.startswith("Error: llama.cpp's converter") and "Traceback" not in \
         cli.output.split("its last lines")[0]
+
+
+@pytest.mark.parametrize("pre, name", [
+    ({"type": "ByteLevel", "add_prefix_space": False, "use_regex": True}, "gpt-2"),
+    ({"type": "ByteLevel", "add_prefix_space": True, "use_regex": True}, ""),  # adds a space llama.cpp would not
+    ({"type": "Sequence", "pretokenizers": [{"type": "Split", "behavior": "Isolated", "invert": False, "pattern": {
+        "Regex": "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
+                 "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+"}}, {"type": "ByteLevel", "add_prefix_space": False,
+                                                    "use_regex": False}]}, "qwen2"),
+    ({"type": "Metaspace", "replacement": "\u2581"}, ""),
+])
+def test_pre_tokenizer_named_by_its_declared_splitting(pre, name, tmp_path):
+    from dada_plugin.llamacpp.convert import pre_tokenizer_name
+
+    (tmp_path / "tokenizer.json").write_text(json.dumps({"model": {"type": "BPE"}, "pre_tokenizer": pre}))
+    assert pre_tokenizer_name(tmp_path) == name

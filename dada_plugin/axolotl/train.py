@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
-import os
 import re
 import subprocess
 import sys
@@ -12,6 +10,7 @@ from typing import Callable
 
 from dada_plugin.errors import StepError
 from dada_plugin.offline import offline_env
+from dada_plugin.tools import stream
 
 
 def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python",
@@ -26,28 +25,19 @@ def axolotl_train(config: str | Path, log: str | Path, launcher: str = "python",
     cmd = [str(exe), "train", str(config), "--launcher", launcher]
     with open(log, "w", encoding="utf-8") as fh:
         if echo is None:
-            proc = subprocess.run(cmd, cwd=config.parent, env=offline_env(), stdout=fh,
-                                  stderr=subprocess.STDOUT)
+            returncode = subprocess.run(cmd, cwd=config.parent, env=offline_env(), stdout=fh,
+                                        stderr=subprocess.STDOUT).returncode
         else:
-            proc = subprocess.Popen(cmd, cwd=config.parent, env=offline_env(), stdout=subprocess.PIPE,
-                                    stderr=subprocess.STDOUT)
-            decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-            try:
-                for chunk in iter(lambda: os.read(proc.stdout.fileno(), 4096), b""):
-                    text = decoder.decode(chunk)  # as it comes: a progress bar is never held back
-                    fh.write(text)
-                    fh.flush()
-                    echo(text)
-            except BaseException:
-                proc.kill()  # dada stopped: so does the training
-                raise
-            finally:
-                proc.wait()
-                proc.stdout.close()
+            def handle(text: str) -> None:
+                fh.write(text)
+                fh.flush()
+                echo(text)
+
+            returncode = stream(cmd, handle, cwd=config.parent, env=offline_env())
     output = log.read_text(encoding="utf-8", errors="replace")
-    if proc.returncode != 0:
+    if returncode != 0:
         last = output.strip().splitlines()[-1] if output.strip() else "no output"
-        raise StepError("train", f"axolotl exited with {proc.returncode}: {last}", str(log))
+        raise StepError("train", f"axolotl exited with {returncode}: {last}", str(log))
     trainable = re.search(r"trainable params: ([\d,]+)", output)
     return {"losses": [float(x) for x in re.findall(r"'loss': '?([0-9.eE+-]+)'?", output)],
             "trainable_params": int(trainable.group(1).replace(",", "")) if trainable else None,

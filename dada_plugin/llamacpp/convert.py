@@ -15,7 +15,7 @@ Two things dada adds, in the converter's own process (a small runner around it):
 
 from __future__ import annotations
 
-import subprocess
+import re
 import sys
 from collections import deque
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import Callable
 from dada_plugin.errors import ConfigError, InputError, ToolError
 from dada_plugin.io import loads_json, read_text
 from dada_plugin.offline import offline_env
+from dada_plugin.tools import stream
 
 SCRIPT = "convert_hf_to_gguf.py"
 UNKNOWN_PRE = "BPE pre-tokenizer was not recognized"
@@ -116,22 +117,19 @@ def run_converter(folder: Path, outfile: Path, outtype: str, *, name: str | None
     pre = pre_tokenizer_name(folder)
     env = {k: v for k, v in offline_env().items() if k != "NO_LOCAL_GGUF"}
     tail: deque[str] = deque(maxlen=40)
-    proc = subprocess.Popen([sys.executable, "-c", RUNNER, str(where), writer_key, blank, pre, *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace")
-    try:
-        for line in proc.stdout:
-            for part in line.rstrip("\n").split("\r"):  # tqdm redraws with carriage returns
-                if part.strip():
-                    tail.append(part)
-                    if progress:
-                        progress(part)
-    except BaseException:
-        proc.kill()  # dada stopped: so does the converter
-        raise
-    finally:
-        proc.wait()
-        proc.stdout.close()
-    if proc.returncode == 0:
+    pending = [""]
+
+    def handle(text: str) -> None:
+        *parts, pending[0] = re.split(r"[\r\n]", pending[0] + text)  # tqdm redraws with carriage returns
+        for part in parts:
+            if part.strip():
+                tail.append(part)
+                if progress:
+                    progress(part)
+
+    returncode = stream([sys.executable, "-c", RUNNER, str(where), writer_key, blank, pre, *args], handle, env=env)
+    handle("\n")
+    if returncode == 0:
         return
     if any(UNKNOWN_PRE in line for line in tail):
         raise InputError(folder / "tokenizer.json", f"llama.cpp's converter does not know this tokenizer's "
@@ -139,5 +137,5 @@ def run_converter(folder: Path, outfile: Path, outtype: str, *, name: str | None
                          "convert_hf_to_gguf_update.py, or give a tokenizer llama.cpp knows")
     from dada_plugin.llamacpp.serve import crash_message
 
-    raise ToolError(crash_message(f"llama.cpp's converter ({where / SCRIPT}) on {folder}", proc.returncode,
+    raise ToolError(crash_message(f"llama.cpp's converter ({where / SCRIPT}) on {folder}", returncode,
                                   list(tail)))

@@ -186,16 +186,16 @@ class RealDemo:
         rows = read_rows(self.data / "build" / "dada.jsonl")
         tok, fmt = HFChatTokenizer(str(folder)), get_format("gemma3")
         originals = tok.count_batch([[(r["question"], r["original_answer"])] for r in rows])
-        both = [r for r, n in zip(rows, originals) if n <= 128]  # the control trains on the same questions
+        both = [(r, n) for r, n in zip(rows, originals) if n <= 128]  # the control trains on the same questions
         random.Random(self.s.seed).shuffle(both)
-        held, train = both[:self.s.heldout], both[self.s.heldout:]
+        held, train = [r for r, _ in both[:self.s.heldout]], both[self.s.heldout:]
         original_rows = []
-        for r, n in zip(train, tok.count_batch([[(r["question"], r["original_answer"])] for r in train])):
+        for r, n in train:
             turns = [(r["question"], r["original_answer"])]
             original_rows.append({**r, "answer": r["original_answer"], "text": fmt.render(turns), "n_tokens": n,
                                   "messages": [{"role": "user", "content": r["question"]},
                                                {"role": "assistant", "content": r["original_answer"]}]})
-        io.write_jsonl(self.data / "train-dada.jsonl", train)
+        io.write_jsonl(self.data / "train-dada.jsonl", [r for r, _ in train])
         io.write_jsonl(self.data / "train-original.jsonl", original_rows)
         io.write_jsonl(self.data / "heldout.jsonl", held)
         return {"built": len(rows), "both_fit": len(both), "train": len(train), "heldout": len(held)}

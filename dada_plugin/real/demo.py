@@ -309,7 +309,10 @@ def run_real_demo(out: str | Path, quick: bool = False, echo: Callable[[str], No
     results = runner.run(demo.steps())
     timings = {name: r.get("seconds") for name, r in results.items()}
     timings["total"] = round(sum(t or 0 for t in timings.values()), 1)  # the steps' own times (a rerun skips)
-    report = demo.report({"steps": timings, "results": results})
+    try:
+        report = demo.report({"steps": timings, "results": results})
+    finally:  # the report's files are the run's own: a rerun may replace them
+        runner.folder.record(["report.md", "report.json", "charts"])
     empty = [arm for arm in ARMS if arm not in report["arms"]]
     if empty:  # an arm with no replies would read as "no slop"
         from dada_plugin.errors import ResultError

@@ -438,32 +438,23 @@ def _rewrite_metadata(path: Path, vocab_from: str | None, license: str | None) -
         n_tokens = len(source.fields["tokenizer.ggml.tokens"].data)
         if rows is not None and rows != n_tokens:
             raise InputError(vocab_from, f"its vocabulary has {n_tokens:,} tokens, the model's embedding {rows:,} rows")
+    from gguf.scripts.gguf_new_metadata import MetadataDetails, copy_with_new_metadata
+
+    def details(field) -> MetadataDetails:
+        kind = field.types[0]
+        return MetadataDetails(kind, field.contents(), sub_type=field.types[-1] if kind == gguf.GGUFValueType.ARRAY
+                               else None)
+
+    new = {name: details(field) for name, field in replace.items()}
+    if license:
+        new["general.license"] = MetadataDetails(gguf.GGUFValueType.STRING, license)
+    dropped = [name for name in current.fields if name.startswith("tokenizer.") and name not in new
+               and name != "tokenizer.chat_template"] if source is not None else []
     arch = bytes(current.fields["general.architecture"].parts[-1]).decode()
     out = path.with_name(path.name + ".meta")
     writer = gguf.GGUFWriter(str(out), arch)
-    try:
-        def copy(field) -> None:
-            kind = field.types[0]
-            sub = field.types[-1] if kind == gguf.GGUFValueType.ARRAY else None
-            writer.add_key_value(field.name, field.contents(), kind, sub_type=sub)
-
-        for name, field in current.fields.items():
-            dropped = (source is not None and name.startswith("tokenizer.") and name != "tokenizer.chat_template")
-            if not (name.startswith("GGUF.") or name == "general.architecture" or dropped
-                    or (license and name == "general.license")):
-                copy(field)
-        for field in replace.values():
-            copy(field)
-        if license:
-            writer.add_license(license)
-        for t in current.tensors:
-            writer.add_tensor_info(t.name, t.data.shape, t.data.dtype, t.data.nbytes, t.tensor_type)
-        writer.write_header_to_file()
-        writer.write_kv_data_to_file()
-        writer.write_ti_data_to_file()
-        for t in current.tensors:
-            writer.write_tensor_data(t.data, tensor_endianess=current.endianess)
-        writer.close()
+    try:  # gguf's own copy (what its gguf_new_metadata script does): the tensors byte for byte
+        copy_with_new_metadata(current, writer, new, dropped)
         os.replace(out, path)
     except BaseException:
         writer.close()

@@ -234,12 +234,13 @@ class HFChatTokenizer:
         (no added specials), each token labelled with its id where it overlaps a trained
         piece (an answer and its end of turn, :meth:`ChatFormat.pieces`), else -100: a token that
         reaches into one (SentencePiece's "▁Four" after the template's space) is trained."""
+        pieces = self.format.pieces(turns, system)
         spans, pos = [], 0
-        for text, trained in self.format.pieces(turns, system):
+        for part, trained in pieces:
             if trained:
-                spans.append((pos, pos + len(text)))
-            pos += len(text)
-        text = self.format.render(turns, system=system)
+                spans.append((pos, pos + len(part)))
+            pos += len(part)
+        text = "".join(part for part, _ in pieces)  # the format's rendering, laid out once
         enc = self._tok(text, add_special_tokens=False, return_offsets_mapping=True)
         ids = list(enc["input_ids"])
         labels = [i if any(a < end and start < b for a, b in spans) else -100  # a token reaching into

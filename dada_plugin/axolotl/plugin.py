@@ -151,13 +151,14 @@ def slerp_config(cfg, trained: bool = True) -> dict:
     ``trained=False`` checks the rest before training, when ``output_dir`` holds nothing yet."""
     output = str(Path(cfg.output_dir).resolve())
     model, lora = cfg.base_model, None
-    if cfg.adapter:  # BASE+ADAPTER (before training the adapter folder is not there yet: the rest is checked)
-        lora = output
-    elif trained:
-        model = output
+    if trained:
+        model, lora = (cfg.base_model, output) if cfg.adapter else (output, None)
     slerp = build_slerp_config(base=cfg.dada_slerp_base, model=model, t=cfg.dada_slerp_t,
                                 lora=lora, dtype=cfg.dada_slerp_dtype)
     problems = check_merge_config(slerp)
+    if not trained and cfg.adapter:  # before training the partner may be the base itself: the merge
+        # will be BASE+ADAPTER onto BASE (the seed's SLERP of a fine-tune onto its own base)
+        problems = [p for p in problems if not p.endswith("the same model is listed twice")]
     if problems:
         raise ConfigError(problems, source="dada_slerp_base")
     return slerp

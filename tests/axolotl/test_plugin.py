@@ -144,17 +144,3 @@ def test_importing_dada_changes_no_environment_variable_and_wandb_keys_work(
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[], "online", "dada-test", True]
-
-
-def test_a_fine_tune_may_be_merged_onto_its_own_base(tiny_mixtral, tmp_path):
-    """Before training, BASE+ADAPTER onto BASE (the real demo's SLERP) passes the check; a full
-    fine-tune's partner is still checked as before."""
-    from axolotl.utils.dict import DictDefault
-
-    from dada_plugin.axolotl.plugin import slerp_config
-
-    cfg = DictDefault(base_model=str(tiny_mixtral), dada_slerp_base=str(tiny_mixtral), dada_slerp_t=0.5,
-                      dada_slerp_dtype="float32", adapter="lora", output_dir=str(tmp_path / "out"))
-    slerp = slerp_config(cfg, trained=False)
-    refs = [s["model"] for s in slerp["slices"][0]["sources"]]
-    assert refs == [str(tiny_mixtral), f"{tiny_mixtral}+{tmp_path / 'out'}"]
